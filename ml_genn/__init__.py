@@ -1,0 +1,1 @@
+"""ml_genn: spiking neural networks from Python, compiled to native code."""

@@ -365,8 +365,7 @@ def _aliases(kwargs, mapping, what):
     return kwargs
 
 
-_COMMON_ALIASES = {"param_names": "params", "var_name_types": "vars",
-                   "derived_params": "derived_params"}
+_COMMON_ALIASES = {"param_names": "params", "var_name_types": "vars"}
 
 
 def _create(cls, class_name, kwargs, extra_aliases=None):

@@ -284,7 +284,9 @@ def test_var_init_moments():
     check(U2, 0.5, width ** 2 / 12, width ** 4 / 80, "Uniform2")
     check(UR, 0.5, 1 / 12, 1 / 80, "Uniform read-only")
     check(N, 1.5, 0.25, 3 * 0.25 ** 2, "Normal")
-    check(E, 0.5, 0.25, 9 / 2.0 ** 4, "Exponential")
+    # GeNN's Exponential snippet is ``value = lambda * gennrand_exponential()``
+    # (its docs call lambda a rate, but the code scales by it): mean lambda
+    check(E, 2.0, 2.0 ** 2, 9 * 2.0 ** 4, "Exponential")
     assert E.min() >= 0.0
     assert NC.min() >= -1.0 and NC.max() <= 1.5
     tn = stats.truncnorm(-1.0, 1.5)

@@ -124,6 +124,9 @@ def find_cxx():
     """The C++ compiler to use: $CXX, else c++/g++/clang++ on PATH."""
     cxx = os.environ.get("CXX")
     if cxx:
+        if shutil.which(cxx) is None:
+            raise BuildError(f"the C++ compiler '{cxx}' named by the CXX environment variable "
+                             "was not found; fix CXX or unset it to use c++/g++ from PATH")
         return cxx
     for c in ("c++", "g++", "clang++"):
         if shutil.which(c):

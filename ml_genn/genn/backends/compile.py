@@ -1,5 +1,6 @@
 """Compile generated C++ into a shared library through the build cache."""
 import functools
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -22,7 +23,7 @@ def compiler_id(cxx):
                     cpu += line
     except OSError:
         pass
-    return (out.splitlines()[0] if out else cxx) + "|" + str(hash(cpu))
+    return (out.splitlines()[0] if out else cxx) + "|" + hashlib.sha256(cpu.encode()).hexdigest()
 
 
 @functools.lru_cache(maxsize=None)

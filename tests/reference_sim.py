@@ -193,7 +193,7 @@ def simulate(pops, projections, n_steps, dt, batch_size=1):
             V, R = q["V"], q["RefracTime"]
             active = R <= F(0.0)
             alpha = ((Isyn + q["Ioffset"]) * q["Rmembrane"]) + q["Vrest"]
-            Vnew = (alpha - q["ExpTC"] * alpha) + q["ExpTC"] * V
+            Vnew = alpha - (q["ExpTC"] * (alpha - V))
             V = np.where(active, Vnew, V).astype(F)
             R = np.where(active, R, R - dt32).astype(F)
             spike = (R <= F(0.0)) & (V >= q["Vthresh"])

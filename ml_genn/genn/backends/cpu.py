@@ -48,6 +48,9 @@ class CPUBackend(Backend):
         for cs in m.current_sources.values():
             for v in cs.vars.values():
                 self._var_array(cs, v, cs.target.num_neurons)
+        for g in list(m.current_sources.values()) + list(m.custom_updates.values()):
+            if g.dynamic_params:
+                self.add_array(g.name, "dyn", "scalar", len(g.dynamic_params))
         for cu in m.custom_updates.values():
             for v in cu.vars.values():
                 dims = custom_update_var_dims(v.access, self._cu_dims(cu))

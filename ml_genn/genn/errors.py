@@ -14,24 +14,25 @@ class CodeError(GeNNError):
     """
 
     def __init__(self, problem, model=None, field=None, line=None, column=None,
-                 identifier=None, candidates=(), source=None, hint=None):
+                 identifier=None, candidates=(), source=None, hint=None, group=None):
         self.problem = problem
         self.model = model
+        self.group = group
         self.field = field
         self.line = line
         self.column = column
         self.identifier = identifier
         self.suggestions = (difflib.get_close_matches(identifier, list(candidates),
                                                       n=4, cutoff=0.5)
-                            if identifier is not None else [])
+                            if identifier is not None and candidates else [])
         self.source = source
         self.hint = hint
         super().__init__(self._message())
 
-    def with_context(self, model, field, source):
+    def with_context(self, model, field, source, group=None):
         """Return a copy of this error that also names where it happened."""
         err = CodeError(self.problem, model, field, self.line, self.column,
-                        None, (), source, self.hint)
+                        None, (), source, self.hint, group)
         err.identifier = self.identifier
         err.suggestions = self.suggestions
         err.args = (err._message(),)
@@ -39,6 +40,8 @@ class CodeError(GeNNError):
 
     def _message(self):
         where = []
+        if self.group is not None:
+            where.append(self.group)
         if self.model is not None:
             where.append(f"model '{self.model}'")
         if self.field is not None:

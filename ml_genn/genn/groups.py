@@ -113,9 +113,17 @@ class Variable(ArrayView):
     @values.setter
     def values(self, vals):
         vals = np.asarray(vals)
-        if self.kind == "synapse" and self.group.is_sparse:
-            sel = self.group._sparse_synapse_indices()
-            self.view[..., sel] = vals
+        sparse = self.kind == "synapse" and self.group.is_sparse
+        target_shape = self.values.shape if sparse else self.view.shape
+        try:
+            np.broadcast_to(vals, target_shape)
+        except ValueError:
+            raise ModelError(f"variable '{self.name}' of '{self.group.name}': cannot set "
+                             f"{vals.shape} values; "
+                             f"expected shape {target_shape} (or one that broadcasts to it)"
+                             ) from None
+        if sparse:
+            self.view[..., self.group._sparse_synapse_indices()] = vals
         else:
             self.view[...] = vals
 

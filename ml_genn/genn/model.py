@@ -254,6 +254,11 @@ class GeNNModel:
                 and not num_recording_timesteps:
             raise RuntimeStateError("spike recording is enabled: pass "
                                     "load(num_recording_timesteps=N)")
+        if num_recording_timesteps is not None and (
+                not isinstance(num_recording_timesteps, (int, np.integer))
+                or num_recording_timesteps < 0):
+            raise ModelError("load: num_recording_timesteps must be a non-negative integer, "
+                             f"got {num_recording_timesteps!r}")
         self._num_recording_timesteps = int(num_recording_timesteps or 0)
         from .runtime import load_model
         load_model(self)
@@ -281,6 +286,9 @@ class GeNNModel:
     def run(self, n_steps):
         """Advance ``n_steps`` time steps entirely in native code."""
         self._check_loaded("run")
+        if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool):
+            raise ModelError(f"run: n_steps must be an integer number of steps, got "
+                             f"{n_steps!r}")
         n_steps = int(n_steps)
         if n_steps < 0:
             raise ModelError(f"run: n_steps must be >= 0, got {n_steps}")

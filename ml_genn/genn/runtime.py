@@ -187,6 +187,9 @@ def decode_spikes(model, ng):
     if not ng.spike_recording_enabled:
         raise RuntimeStateError(f"spike recording is not enabled for '{ng.name}': set "
                                 "spike_recording_enabled = True before build()")
+    if (ng.name, "recSpk") not in model._arrays:
+        raise RuntimeStateError(f"spike recording of '{ng.name}' was enabled after build(); "
+                                "set spike_recording_enabled = True before build()")
     n_rec = model._num_recording_timesteps
     if model._timestep < n_rec:
         raise RuntimeStateError(f"spike_recording_data of '{ng.name}': only "

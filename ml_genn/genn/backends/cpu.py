@@ -213,7 +213,7 @@ class CPUBackend(Backend):
             env.define("st", Value(f"_p_{st_spec.c_name}[id]", description="last spike time"))
 
         rend = self.renderer()
-        ctx = lambda field: (f"{snippet.class_name}' of population '{ng.name}", field)
+        ctx = lambda field: (snippet.class_name, field, f"neuron population '{ng.name}'")
         sim = rend.statements(snippet.sim_code, env, indent=0, context=ctx("sim_code"))
         thresh = (rend.expression(snippet.threshold_condition_code, env,
                                   context=ctx("threshold_condition_code"))
@@ -368,8 +368,7 @@ class CPUBackend(Backend):
                                      description="neuron variable reference"))
         rend = self.renderer()
         code = rend.statements(ps.sim_code, env, indent=0,
-                               context=(f"{ps.class_name}' of synapse population '{sg.name}",
-                                        "sim_code"))
+                               context=(ps.class_name, "sim_code", f"synapse population '{sg.name}'"))
         used, written = env.root.used, env.root.written
         lines = [f"// postsynaptic model '{ps.class_name}' of synapse population '{sg.name}'", "{"]
         body = [f"scalar inSyn = _p_{self._array_name(sg.name, 'inSyn')}[id];"]
@@ -437,8 +436,7 @@ class CPUBackend(Backend):
                                      description="neuron variable reference"))
         rend = self.renderer()
         code = rend.statements(snippet.injection_code, env, indent=0,
-                               context=(f"{snippet.class_name}' of current source '{cs.name}",
-                                        "injection_code"))
+                               context=(snippet.class_name, "injection_code", f"current source '{cs.name}'"))
         lines = [f"// current source '{cs.name}' (model '{snippet.class_name}')", "{"]
         lines += _indent(code, 1) + ["}"]
         used, written = env.root.used, env.root.written
@@ -515,7 +513,7 @@ class CPUBackend(Backend):
         if wu.synapse_dynamics_code.strip() and conn not in (Conn.DENSE, Conn.SPARSE):
             raise ModelError(f"synapse population '{sg.name}': synapse_dynamics_code needs "
                              "DENSE or SPARSE connectivity")
-        ctx = (f"{wu.class_name}' of synapse population '{sg.name}", "pre_spike_syn_code")
+        ctx = (wu.class_name, "pre_spike_syn_code", f"synapse population '{sg.name}'")
         slots = sg.src.num_delay_slots
         d = sg.axonal_delay_steps
         src = c_ident(sg.src.name)
@@ -634,8 +632,7 @@ class CPUBackend(Backend):
         env = self._conn_env(sg, add_synapse, "row")
         rows = self.renderer().statements(
             ci.snippet.row_build_code, env, indent=0,
-            context=(f"{ci.snippet.class_name}' of synapse population '{sg.name}",
-                     "row_build_code"))
+            context=(ci.snippet.class_name, "row_build_code", f"synapse population '{sg.name}'"))
         rows = _expand_multiline(rows)
         return ([f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {self.stream('conn', sg.name)}u, "
                  "id_pre, 0);"] + rows)
@@ -676,15 +673,14 @@ class CPUBackend(Backend):
                                           1 + len(sg.kernel_size), "function", statement=True))
         rend = self.renderer(hooks={"for_each_synapse": for_each_synapse})
         diag = rend.statements(snippet.diagonal_build_code, env, indent=0,
-                               context=(f"{snippet.class_name}' of synapse population "
-                                        f"'{sg.name}", "diagonal_build_code"))
+                               context=(snippet.class_name, "diagonal_build_code", f"synapse population '{sg.name}'"))
         return ([f"for (unsigned int id_diag = 0; id_diag < {int(num_diag)}u; id_diag++) {{"]
                 + _indent(_expand_multiline(diag), 1) + ["}"])
 
     def _synapse_dynamics(self, sg, conn, weight):
         wu = sg.snippet
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
-        ctx = (f"{wu.class_name}' of synapse population '{sg.name}", "synapse_dynamics_code")
+        ctx = (wu.class_name, "synapse_dynamics_code", f"synapse population '{sg.name}'")
         code, _, env = self._render_wu(sg, conn, weight, wu.synapse_dynamics_code, ctx)
         lines = ["// synapse dynamics"]
         if self.uses_rng(env):
@@ -762,8 +758,8 @@ class CPUBackend(Backend):
                                        description="extra global parameter"))
         lines = self.renderer().statements(
             snippet.var_init_code, env, indent=0, new_scope=True,
-            context=(f"{snippet.class_name}' initialising '{group.name}.{var.name}",
-                     "var_init_code"))
+            context=(snippet.class_name, "var_init_code",
+                     f"initialisation of '{group.name}.{var.name}'"))
         return ["{"] + _indent(lines, 1) + ["}"]
 
     def _init_var_loop(self, group, var, spec, count, kind="neuron"):
@@ -855,8 +851,7 @@ class CPUBackend(Backend):
                 env = self._conn_env(sg, add_synapse, "row")
                 rows = self.renderer().statements(
                     ci.snippet.row_build_code, env, indent=0,
-                    context=(f"{ci.snippet.class_name}' of synapse population '{sg.name}",
-                             "row_build_code"))
+                    context=(ci.snippet.class_name, "row_build_code", f"synapse population '{sg.name}'"))
                 lines.append(f"// build connectivity of '{sg.name}' "
                              f"({ci.snippet.class_name})")
                 lines.append(f"if (init_connectivity_mask & {1 << (index % 30)}) {{")
@@ -1030,7 +1025,7 @@ class CPUBackend(Backend):
                              "be combined in one update")
         code = self.renderer().statements(
             snippet.update_code, env, indent=0, new_scope=True,
-            context=(f"{snippet.class_name}' of custom update '{cu.name}", "update_code"))
+            context=(snippet.class_name, "update_code", f"custom update '{cu.name}'"))
         used, written = env.root.used, env.root.written
         body = [l for nme, l in loads if nme in used]
         red = batch_red or neuron_red

@@ -252,6 +252,14 @@ class Parser:
             ttok, words, pointer = self.type_name()
             self.expect(")", "to close the cast")
             return Node("cast", tok, [self.unary()], extra=(words, pointer))
+        if (tok.kind == "op" and tok.text == "(" and self.peek().kind == "ident"
+                and self.peek().text not in KEYWORDS and self.peek(2).text == ")"
+                and (self.peek(3).kind in ("ident", "number")
+                     or self.peek(3).text == "(")):
+            bad = self.peek()
+            raise CodeError(f"unsupported type '{bad.text}' in a cast; supported types: "
+                            + ", ".join(sorted(TYPE_WORDS - {"const"})),
+                            line=tok.line, column=tok.col, identifier=bad.text)
         return self.postfix()
 
     def postfix(self):

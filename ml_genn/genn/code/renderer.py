@@ -142,12 +142,12 @@ class Renderer:
             if name.startswith("_"):
                 raise CodeError(f"local name '{name}' starts with '_', which is reserved "
                                 "for generated code; choose another name",
-                                line=d.tok.line, column=d.tok.col)
+                                line=d.tok.line, column=d.tok.col, identifier=name)
             existing = env.lookup(name)
             if existing is not None and not isinstance(existing, Local):
                 raise CodeError(f"cannot declare local '{name}': it already names a "
                                 f"{existing.description}; choose another name",
-                                line=d.tok.line, column=d.tok.col)
+                                line=d.tok.line, column=d.tok.col, identifier=name)
             init = d.children[0]
             init_text = (" = " + self.expr(init, env)) if init is not None else ""
             env.define(name, Local(name, writable=not const, pointer=pointer))
@@ -165,8 +165,7 @@ class Renderer:
             sym = self.resolve(node, env)
             if isinstance(sym, Function):
                 raise CodeError(f"'{node.text}' is a {sym.description} and must be called "
-                                "with '(...)'", line=node.tok.line, column=node.tok.col,
-                                identifier=node.text)
+                                "with '(...)'", line=node.tok.line, column=node.tok.col)
             return sym.text
         if k == "paren":
             return "(" + self.expr(node.children[0], env) + ")"
@@ -229,10 +228,10 @@ class Renderer:
         sym = self.resolve(node, env)
         if isinstance(sym, Function) or not sym.writable:
             desc = sym.description
-            raise CodeError(f"cannot assign to '{node.text}': it is a read-only {desc}."
+            raise CodeError(f"cannot assign to '{node.text}': it is read-only ({desc})."
                             + (f" {sym.read_only_hint}" if getattr(sym, "read_only_hint", "")
                                else ""),
-                            line=node.tok.line, column=node.tok.col)
+                            line=node.tok.line, column=node.tok.col, identifier=node.text)
         env.mark_written(node.text)
         return sym.text
 
@@ -244,10 +243,11 @@ class Renderer:
         sym = self.resolve(base, env)
         if isinstance(sym, Function) or not (sym.pointer or sym.index):
             raise CodeError(f"'{base.text}' is a {sym.description}, not an array, and "
-                            "cannot be subscripted", line=base.tok.line, column=base.tok.col)
+                            "cannot be subscripted", line=base.tok.line, column=base.tok.col,
+                            identifier=base.text)
         if write and not sym.writable:
             raise CodeError(f"cannot assign to elements of '{base.text}': it is read-only",
-                            line=base.tok.line, column=base.tok.col)
+                            line=base.tok.line, column=base.tok.col, identifier=base.text)
         if write:
             env.mark_written(base.text)
         idx_text = self.expr(idx, env)
@@ -263,7 +263,7 @@ class Renderer:
                             column=node.tok.col)
         if not isinstance(sym, Function):
             raise CodeError(f"'{node.text}' is a {sym.description}, not a function",
-                            line=node.tok.line, column=node.tok.col)
+                            line=node.tok.line, column=node.tok.col, identifier=node.text)
         n = len(node.children)
         if not sym.min_args <= n <= sym.max_args:
             if sym.min_args == sym.max_args:
@@ -274,7 +274,7 @@ class Renderer:
                 want = f"{sym.min_args} to {sym.max_args}"
             raise CodeError(f"'{node.text}' takes {want} argument"
                             f"{'' if want == '1' else 's'} but was given {n}",
-                            line=node.tok.line, column=node.tok.col)
+                            line=node.tok.line, column=node.tok.col, identifier=node.text)
         return sym.render([self.expr(a, env) for a in node.children])
 
 
@@ -290,8 +290,9 @@ class _context:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is CodeError and self.context is not None and exc.model is None:
-            model, field = self.context
-            raise exc.with_context(model, field, self.source) from None
+            model, field, *group = self.context
+            raise exc.with_context(model, field, self.source,
+                                   group[0] if group else None) from None
         return False
 
 

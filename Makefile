@@ -9,11 +9,11 @@ PY := $(VENV)/bin/python
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,demo]"
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) examples/engine_lif_network.py
+	$(PY) examples/engine_lif_network.py --out out
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests

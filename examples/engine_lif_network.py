@@ -34,10 +34,15 @@ PROB = 0.1          # connection probability for every projection
 INPUT_RATE = 20.0   # Hz, per Poisson neuron
 TAU_SYN = 5.0       # ms
 
-# Weights are synaptic current jumps in nA (C = 1 nF, tau_m = 20 ms).
-W_INPUT = 0.1
-W_EXC = 0.05
-W_INH = -0.25       # inhibition-dominated: |W_INH| * NUM_INH > W_EXC * NUM_EXC
+# Weights are synaptic current jumps in nA (C = 1 nF, tau_m = 20 ms, so a
+# weight w deposits w * TAU_SYN pC, i.e. a voltage jump of about 5 * w mV).
+# Inhibition dominates (G > NUM_EXC / NUM_INH = 4) and the external drive alone
+# brings the mean membrane potential to about threshold, so neurons fire
+# irregularly, driven by fluctuations: the asynchronous irregular regime.
+W_INPUT = 0.15
+W_EXC = 0.4
+G = 7.0             # relative strength of inhibition
+W_INH = -G * W_EXC
 
 LIF_PARAMS = {"C": 1.0, "TauM": 20.0, "Vrest": -70.0, "Vreset": -70.0,
               "Vthresh": -50.0, "Ioffset": 0.0, "TauRefrac": 2.0}
@@ -104,9 +109,10 @@ def save_raster(path, spikes_b0, duration_ms):
         rate = counts / (n * bin_ms * 1e-3)
         ax_h.step(bins[:-1], rate, where="post", color=colour, label=label)
     ax_h.set_xlim(0, duration_ms)
+    ax_h.set_ylim(0, ax_h.get_ylim()[1] * 1.3)  # room for the legend
     ax_h.set_xlabel("time (ms)")
     ax_h.set_ylabel(f"rate (Hz, {bin_ms:g} ms bins)")
-    ax_h.legend(loc="upper right", fontsize=8)
+    ax_h.legend(loc="upper right", fontsize=8, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -203,6 +209,11 @@ def main():
     print(f"generated source: {model.source_path}")
 
     if not args.no_plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("raster plot:      skipped (pip install matplotlib)")
+            return
         path = os.path.join(args.out, "raster.png")
         save_raster(path, (spikes["Exc"][0], spikes["Inh"][0]), duration_ms)
         print(f"raster plot:      {path}")

@@ -6,6 +6,17 @@ class GeNNError(Exception):
     """Base class of every engine error."""
 
 
+def _suggest(identifier, candidates, preferred):
+    """Close names, the model's own names first; short names match short names."""
+    preferred = sorted(set(preferred))
+    others = sorted(set(candidates) - set(preferred))
+    found = [c for c in preferred if len(c) <= 2] if len(identifier) <= 2 else []
+    for pool in (preferred, others):
+        found += [c for c in difflib.get_close_matches(identifier, pool, n=4, cutoff=0.5)
+                  if c not in found]
+    return found[:4]
+
+
 class CodeError(GeNNError):
     """A mistake in a user code string, found before any C compiler runs.
 
@@ -14,7 +25,8 @@ class CodeError(GeNNError):
     """
 
     def __init__(self, problem, model=None, field=None, line=None, column=None,
-                 identifier=None, candidates=(), source=None, hint=None, group=None):
+                 identifier=None, candidates=(), source=None, hint=None, group=None,
+                 preferred=()):
         self.problem = problem
         self.model = model
         self.group = group
@@ -22,8 +34,7 @@ class CodeError(GeNNError):
         self.line = line
         self.column = column
         self.identifier = identifier
-        self.suggestions = (difflib.get_close_matches(identifier, list(candidates),
-                                                      n=4, cutoff=0.5)
+        self.suggestions = (_suggest(identifier, candidates, preferred)
                             if identifier is not None and candidates else [])
         self.source = source
         self.hint = hint

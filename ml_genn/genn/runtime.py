@@ -198,14 +198,14 @@ def decode_spikes(model, ng):
     rec = model._arrays[(ng.name, "recSpk")].reshape(n_rec, model.batch_size, words)
     # the ring holds steps [timestep - n_rec, timestep); slot = step % n_rec
     first = model._timestep - n_rec
-    order = (np.arange(n_rec) + first) % n_rec
-    rec = rec[order]
-    bits = np.unpackbits(rec.view(np.uint8).reshape(n_rec, model.batch_size, words, 4),
-                         axis=-1, bitorder="little")
-    bits = bits.reshape(n_rec, model.batch_size, words * 32)[:, :, :ng.num_neurons]
+    rec = np.roll(rec, -(first % n_rec), axis=0) if first % n_rec else rec
     out = []
     for b in range(model.batch_size):
-        steps, ids = np.nonzero(bits[:, b, :])
-        times = ((steps + first) * model.dt).astype(np.float64)
-        out.append((times, ids.astype(np.int64)))
+        # only unpack the words that hold at least one spike
+        steps, word = np.nonzero(rec[:, b, :])
+        packed = np.ascontiguousarray(rec[steps, b, word]).view(np.uint8).reshape(-1, 4)
+        which, bit = np.nonzero(np.unpackbits(packed, axis=1, bitorder="little"))
+        ids = word[which].astype(np.int64) * 32 + bit
+        times = (steps[which] + first) * model.dt
+        out.append((times.astype(np.float64), ids))
     return out

@@ -72,10 +72,11 @@ class Environment:
             env = env.parent
         return None
 
-    def all_names(self):
+    def all_names(self, include_root=True):
+        """Every visible name; without the root scope (maths, RNG, ...) if asked."""
         names = set()
         env = self
-        while env is not None:
+        while env is not None and (include_root or env.parent is not None):
             names.update(env.symbols)
             env = env.parent
         return names

@@ -213,7 +213,8 @@ class Renderer:
         if sym is None:
             raise CodeError(f"unknown identifier '{name}'.", line=node.tok.line,
                             column=node.tok.col, identifier=name,
-                            candidates=env.all_names())
+                            candidates=env.all_names(),
+                            preferred=env.all_names(include_root=False))
         env.mark_used(name)
         return sym
 

@@ -253,6 +253,7 @@ class NeuronGroup(Group):
         super().__init__(model, name, snippet, params)
         self.vars = self._make_vars(snippet.vars, vars, self.num_neurons, "neuron")
         self.spike_recording_enabled = False
+        self.spike_event_recording_enabled = False
         self.in_syn = []
         self.out_syn = []
         self.current_sources = []
@@ -269,6 +270,11 @@ class NeuronGroup(Group):
     def spike_recording_data(self):
         """Per batch element, ``(times, ids)`` sorted by time then id."""
         return self.model._spike_recording_data(self)
+
+    @property
+    def spike_event_recording_data(self):
+        """Per batch element, ``(times, ids)`` of spike-like events."""
+        return self.model._spike_recording_data(self, events=True)
 
     @property
     def current_spikes(self):

@@ -250,7 +250,8 @@ class GeNNModel:
             raise RuntimeStateError("call build() before load()")
         if self._loaded:
             self.unload()
-        if any(ng.spike_recording_enabled for ng in self.neuron_populations.values()) \
+        if any(ng.spike_recording_enabled or ng.spike_event_recording_enabled
+               for ng in self.neuron_populations.values()) \
                 and not num_recording_timesteps:
             raise RuntimeStateError("spike recording is enabled: pass "
                                     "load(num_recording_timesteps=N)")
@@ -341,9 +342,9 @@ class GeNNModel:
         from .runtime import upload_sparse
         upload_sparse(self, sg)
 
-    def _spike_recording_data(self, ng):
+    def _spike_recording_data(self, ng, events=False):
         from .runtime import decode_spikes
-        return decode_spikes(self, ng)
+        return decode_spikes(self, ng, "recSpkEvnt" if events else "recSpk")
 
     def _current_spikes(self, ng):
         self._check_loaded("current_spikes")

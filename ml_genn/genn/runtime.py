@@ -29,7 +29,7 @@ def load_model(model):
     model._specs = {}
     for spec in backend.arrays:
         size = spec.size
-        if spec.key[1] == "recSpk":
+        if spec.key[1] in ("recSpk", "recSpkEvnt"):
             ng = model.neuron_populations[spec.key[0]]
             size = model._num_recording_timesteps * model.batch_size * \
                 ((ng.num_neurons + 31) // 32)
@@ -181,21 +181,23 @@ def rebind(model, view):
     model._lib.mg_set_array(spec.index, view._array.ctypes.data)
 
 
-def decode_spikes(model, ng):
-    """Decode the recording bitfield into per-batch (times, ids)."""
-    model._check_loaded("spike_recording_data")
-    if not ng.spike_recording_enabled:
-        raise RuntimeStateError(f"spike recording is not enabled for '{ng.name}': set "
-                                "spike_recording_enabled = True before build()")
-    if (ng.name, "recSpk") not in model._arrays:
-        raise RuntimeStateError(f"spike recording of '{ng.name}' was enabled after build(); "
-                                "set spike_recording_enabled = True before build()")
+def decode_spikes(model, ng, field="recSpk"):
+    """Decode a recording bitfield into per-batch (times, ids)."""
+    what = "spike" if field == "recSpk" else "spike event"
+    flag = "spike_recording_enabled" if field == "recSpk" else "spike_event_recording_enabled"
+    model._check_loaded(flag.replace("_enabled", "_data"))
+    if not getattr(ng, flag):
+        raise RuntimeStateError(f"{what} recording is not enabled for '{ng.name}': set "
+                                f"{flag} = True before build()")
+    if (ng.name, field) not in model._arrays:
+        raise RuntimeStateError(f"{what} recording of '{ng.name}' was enabled after build(); "
+                                f"set {flag} = True before build()")
     n_rec = model._num_recording_timesteps
     if model._timestep < n_rec:
         raise RuntimeStateError(f"spike_recording_data of '{ng.name}': only "
                                 f"{model._timestep} of the {n_rec} recorded steps have run")
     words = (ng.num_neurons + 31) // 32
-    rec = model._arrays[(ng.name, "recSpk")].reshape(n_rec, model.batch_size, words)
+    rec = model._arrays[(ng.name, field)].reshape(n_rec, model.batch_size, words)
     # the ring holds steps [timestep - n_rec, timestep); slot = step % n_rec
     first = model._timestep - n_rec
     rec = np.roll(rec, -(first % n_rec), axis=0) if first % n_rec else rec

@@ -95,11 +95,23 @@ class CPUBackend(Backend):
             self.add_array(ng.name, "dyn", "scalar", len(ng.dynamic_params))
         if ng.spike_recording_enabled:
             self.add_array(ng.name, "recSpk", "uint32_t", 0)   # sized at load
+        if getattr(ng, "spike_event_recording_enabled", False):
+            self.add_array(ng.name, "recSpkEvnt", "uint32_t", 0)
+        if ("st" in self._names_in(ng.snippet)
+                or any("st_pre" in self._names_in(sg.snippet) for sg in ng.out_syn)
+                or any("st_post" in self._names_in(sg.snippet) for sg in ng.in_syn)):
+            self.add_array(ng.name, "st", "timepoint", self.B * n, fill="-max")
 
     def _synapse_arrays(self, sg):
         conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
         self.add_array(sg.name, "inSyn", "scalar", self.B * npost)
+        if sg.snippet.pre_event_threshold_condition_code.strip():
+            slots = sg.src.num_delay_slots
+            self.add_array(sg.name, "evntCnt", "uint32_t", self.B * slots)
+            self.add_array(sg.name, "evnt", "uint32_t", self.B * slots * npre)
+        if "addToPre" in self._names_in(sg.snippet):
+            self.add_array(sg.name, "outPre", "scalar", self.B * npre)
         if sg.max_dendritic_delay_timesteps > 1:
             self.add_array(sg.name, "denDelay", "scalar",
                            self.B * sg.max_dendritic_delay_timesteps * npost)
@@ -207,9 +219,8 @@ class CPUBackend(Backend):
                                                 "with injectCurrent()."))
         for a in snippet.additional_input_vars:
             env.define(a.name, Value(a.name, description="additional input variable"))
-        st_spec = None
-        if "st" in self._names_in(snippet):
-            st_spec = self.add_array(ng.name, "st", "timepoint", self.B * n, fill="-max")
+        st_spec = self._array_index.get((ng.name, "st"))
+        if st_spec is not None:
             env.define("st", Value(f"_p_{st_spec.c_name}[id]", description="last spike time"))
 
         rend = self.renderer()
@@ -238,6 +249,11 @@ class CPUBackend(Backend):
             used |= u
             written |= w
             rng |= r
+        wu = self._wu_neuron_parts(ng, targets)
+        input_blocks += wu["input"]
+        used |= wu["used"]
+        written |= wu["written"]
+        rng |= wu["rng"]
 
         out = [f"// ==== Neuron population '{ng.name}' (model '{snippet.class_name}'), "
                f"{n} neurons ====",
@@ -264,6 +280,7 @@ class CPUBackend(Backend):
             pre.append(f"std::memset(_rec, 0, {words} * sizeof(uint32_t));")
         if st_spec is not None:
             pre.append(f"timepoint* __restrict const _p_{st_spec.c_name} = {st_spec.c_name} + batch * {n}u;")
+        pre += wu["setup"]
         out += _indent(pre, 1)
 
         loop = [f"for (unsigned int id = 0; id < {n}u; id++) {{"]
@@ -285,6 +302,8 @@ class CPUBackend(Backend):
         if sim:
             inner.append("// sim_code")
             inner += sim
+        inner += wu["dynamics"]
+        inner += wu["events"]
         if thresh:
             cond = f"({thresh})" + (" && !_oldSpike" if snippet.auto_refractory_required else "")
             inner.append("// threshold_condition_code")
@@ -294,6 +313,7 @@ class CPUBackend(Backend):
                 spike.append("_rec[id / 32u] |= 1u << (id % 32u);")
             if st_spec is not None:
                 spike.append(f"_p_{st_spec.c_name}[id] = t;")
+            spike += wu["spike"]
             if reset:
                 spike.append("// reset_code")
                 spike += reset
@@ -306,8 +326,129 @@ class CPUBackend(Backend):
         loop += _indent(inner, 1) + ["}"]
         out += _indent(loop, 1)
         out.append(f"    {self._array_name(ng.name, 'spkCnt')}[batch * {slots}u + _slot] = _spkCnt;")
+        out += _indent(wu["finish"], 1)
         out += ["}", ""]
         return out
+
+    def _wu_neuron_env(self, sg, role):
+        """Names of weight-update code run per pre (or post) neuron."""
+        ng = sg.src if role == "pre" else sg.trg
+        n = ng.num_neurons
+        env = self.base_env().child()
+        env.define("id", Value("id", description="neuron index"))
+        env.define(f"id_{role}", Value("id", description=f"{role}synaptic index"))
+        env.define("t", Value("t", description="time"))
+        env.define("batch", Value("batch", description="batch index"))
+        env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size"))
+        env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size"))
+        self.add_params(env, sg, sg.snippet, sg.params, sg.dynamic_params,
+                        self._dyn(sg.name, "dyn"))
+        self.add_egps(env, sg, sg.snippet.extra_global_params)
+        own = sg.pre_vars if role == "pre" else sg.post_vars
+        for v in own.values():
+            spec = self._spec(sg.name, f"{role}_{v.name}")
+            env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, n, 'id')}]",
+                                     writable=_writable(v.access),
+                                     description=f"{role}synaptic variable"))
+        ref_names = {}
+        decls = (sg.snippet.pre_neuron_var_refs if role == "pre"
+                 else sg.snippet.post_neuron_var_refs)
+        values = (sg.wu_initialiser.pre_var_refs if role == "pre"
+                  else sg.wu_initialiser.post_var_refs)
+        for r in decls:
+            target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
+            ref_names[r.name] = target
+            env.define(r.name, Value(target, writable=_writable(r.access),
+                                     description=f"{role}synaptic neuron variable reference"))
+        if st := self._array_index.get((ng.name, "st")):
+            env.define(f"st_{role}", Value(f"_p_{st.c_name}[id]",
+                                           description=f"{role}synaptic spike time"))
+        return env, ref_names
+
+    def _neuron_ref_target(self, sg, ng, name, value):
+        tname = value if isinstance(value, str) else getattr(value, "var_name", None)
+        if tname not in ng.vars:
+            raise ModelError(f"synapse population '{sg.name}': neuron var ref '{name}' "
+                             f"names {tname!r}, which '{ng.name}' does not have "
+                             f"(variables: {', '.join(ng.vars)})")
+        return tname
+
+    def _wu_neuron_parts(self, ng, targets):
+        """Weight-update code that runs in this population's neuron loop."""
+        parts = {k: [] for k in ("setup", "input", "dynamics", "events", "spike", "finish")}
+        used, written, rng = set(), set(), False
+        rend = self.renderer()
+        slots = ng.num_delay_slots
+        any_event = False
+        for role, groups in (("pre", ng.out_syn), ("post", ng.in_syn)):
+            for sg in groups:
+                wu = sg.snippet
+                fields = {"dynamics": getattr(wu, f"{role}_dynamics_code"),
+                          "spike": getattr(wu, f"{role}_spike_code")}
+                if role == "pre":
+                    fields["events"] = wu.pre_event_threshold_condition_code
+                if not any(c.strip() for c in fields.values()):
+                    if role == "pre" and (sg.name, "outPre") in self._array_index:
+                        parts["input"] += self._out_pre_block(sg, targets)
+                    continue
+                env, refs = self._wu_neuron_env(sg, role)
+                ctx = lambda f: (wu.class_name, f, f"synapse population '{sg.name}'")
+                head = f"// {role}synaptic code of synapse population '{sg.name}' ({wu.class_name})"
+                for key in ("dynamics", "spike"):
+                    code = fields[key]
+                    if code.strip():
+                        lines = rend.statements(code, env, indent=0, new_scope=True,
+                                                context=ctx(f"{role}_{key}_code"))
+                        parts[key] += [head, "{"] + _indent(lines, 1) + ["}"]
+                if fields.get("events", "").strip():
+                    any_event = True
+                    cond = rend.expression(fields["events"], env,
+                                           context=ctx("pre_event_threshold_condition_code"))
+                    evnt = self._array_name(sg.name, "evnt")
+                    parts["setup"] += [
+                        f"uint32_t* __restrict const _evnt_{evnt} = {evnt} + "
+                        f"(batch * {slots}u + _slot) * {ng.num_neurons}u;",
+                        f"uint32_t _evntCnt_{evnt} = 0;"]
+                    parts["events"] += [f"// spike-like event condition of '{sg.name}'",
+                                        f"if ({cond}) {{",
+                                        f"    _evnt_{evnt}[_evntCnt_{evnt}++] = id;",
+                                        "    _anyEvent = true;", "}"]
+                    parts["finish"].append(
+                        f"{self._array_name(sg.name, 'evntCnt')}[batch * {slots}u + _slot] = "
+                        f"_evntCnt_{evnt};")
+                if role == "pre" and (sg.name, "outPre") in self._array_index:
+                    parts["input"] += self._out_pre_block(sg, targets)
+                used |= {refs[k] for k in env.root.used if k in refs}
+                written |= {refs[k] for k in env.root.written if k in refs}
+                rng |= self.uses_rng(env)
+        if any_event:
+            parts["events"].insert(0, "bool _anyEvent = false;")
+            if (ng.name, "recSpkEvnt") in self._array_index:
+                words = (ng.num_neurons + 31) // 32
+                rec = self._array_name(ng.name, "recSpkEvnt")
+                parts["setup"] += [
+                    f"uint32_t* __restrict const _recEvnt = {rec} + "
+                    f"((size_t)rec_slot * {self.B}u + batch) * {words}u;",
+                    f"std::memset(_recEvnt, 0, {words} * sizeof(uint32_t));"]
+                parts["events"].append("if (_anyEvent) _recEvnt[id / 32u] |= 1u << (id % 32u);")
+            else:
+                parts["events"].append("(void)_anyEvent;")
+        elif (ng.name, "recSpkEvnt") in self._array_index:
+            raise ModelError(f"neuron population '{ng.name}': spike_event_recording_enabled "
+                             "but no outgoing synapse population has a "
+                             "pre_event_threshold_condition_code")
+        parts["used"], parts["written"], parts["rng"] = used, written, rng
+        return parts
+
+    def _out_pre_block(self, sg, targets):
+        if sg.pre_target_var not in targets:
+            raise ModelError(f"synapse population '{sg.name}': pre_target_var "
+                             f"'{sg.pre_target_var}' is not one of {sorted(targets)}")
+        out_pre = self._array_name(sg.name, "outPre")
+        n = sg.src.num_neurons
+        return [f"// reverse input (addToPre) of synapse population '{sg.name}'",
+                f"{sg.pre_target_var} += {out_pre}[batch * {n}u + id];",
+                f"{out_pre}[batch * {n}u + id] = 0;"]
 
     def _names_in(self, snippet):
         from ..code.tokenizer import tokenize
@@ -486,7 +627,32 @@ class CPUBackend(Backend):
             env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, count, idx)}]",
                                      writable=_writable(v.access),
                                      description="synapse variable"))
+        for role, ng, own, decls, values in (
+                ("pre", sg.src, sg.pre_vars, wu.pre_neuron_var_refs, sg.wu_initialiser.pre_var_refs),
+                ("post", sg.trg, sg.post_vars, wu.post_neuron_var_refs,
+                 sg.wu_initialiser.post_var_refs)):
+            idx = f"id_{role}"
+            for v in own.values():
+                spec = self._spec(sg.name, f"{role}_{v.name}")
+                env.define(v.name, Value(
+                    f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
+                    writable=_writable(v.access), description=f"{role}synaptic variable"))
+            for r in decls:
+                target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
+                v = ng.vars[target]
+                spec = self._spec(ng.name, target)
+                env.define(r.name, Value(
+                    f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
+                    writable=_writable(r.access),
+                    description=f"{role}synaptic neuron variable reference"))
+            st = self._array_index.get((ng.name, "st"))
+            if st is not None:
+                env.define(f"st_{role}", Value(f"{st.c_name}[batch * {ng.num_neurons}u + {idx}]",
+                                               description=f"{role}synaptic spike time"))
         env.define("addToPost", Function(lambda a: f"_out[id_post] += ({a[0]})", 1, 1, "function"))
+        if (sg.name, "outPre") in self._array_index:
+            env.define("addToPre", Function(lambda a: f"_outPre[id_pre] += ({a[0]})", 1, 1,
+                                            "function"))
         ds = sg.max_dendritic_delay_timesteps
         if ds > 1:
             env.define("addToPostDelay", Function(
@@ -504,9 +670,7 @@ class CPUBackend(Backend):
         wu = sg.snippet
         conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
-        for f in ("pre_event_syn_code", "post_event_syn_code", "post_spike_syn_code",
-                  "pre_spike_code", "post_spike_code", "pre_dynamics_code",
-                  "post_dynamics_code"):
+        for f in ("post_event_syn_code", "post_event_threshold_condition_code"):
             if getattr(wu, f).strip():
                 raise ModelError(f"weight update model '{wu.class_name}' of '{sg.name}': "
                                  f"'{f}' is not supported by this engine yet")
@@ -524,6 +688,9 @@ class CPUBackend(Backend):
                f"timepoint t, uint64_t timestep, uint64_t rng_step) {{"]
         pre = [f"scalar* __restrict const _out = {self._array_name(sg.name, 'inSyn')} + "
                f"batch * {npost}u;"]
+        if (sg.name, "outPre") in self._array_index:
+            pre.append(f"scalar* __restrict const _outPre = "
+                       f"{self._array_name(sg.name, 'outPre')} + batch * {npre}u;")
         if sg.max_dendritic_delay_timesteps > 1:
             ds = sg.max_dendritic_delay_timesteps
             pre.append(f"scalar* __restrict const _den = {self._array_name(sg.name, 'denDelay')}"
@@ -537,7 +704,18 @@ class CPUBackend(Backend):
                    f"(batch * {slots}u + _readSlot) * {npre}u;")
         body = []
         if wu.pre_spike_syn_code.strip():
-            body += self._spike_propagation(sg, conn, weight, ctx)
+            body += self._spike_propagation(sg, conn, weight, ctx, wu.pre_spike_syn_code)
+        if wu.pre_event_syn_code.strip():
+            evnt = self._array_name(sg.name, "evnt")
+            body += [f"const uint32_t _numEvents = "
+                     f"{self._array_name(sg.name, 'evntCnt')}[batch * {slots}u + _readSlot];",
+                     f"const uint32_t* __restrict const _events = {evnt} + "
+                     f"(batch * {slots}u + _readSlot) * {npre}u;"]
+            body += self._spike_propagation(
+                sg, conn, weight, (wu.class_name, "pre_event_syn_code", ctx[2]),
+                wu.pre_event_syn_code, "_numEvents", "_events", "spike-like events")
+        if wu.post_spike_syn_code.strip():
+            body += self._post_learning(sg, conn, weight)
         if wu.synapse_dynamics_code.strip():
             body += self._synapse_dynamics(sg, conn, weight)
         out += _indent(pre + body, 1) + ["}", ""]
@@ -551,17 +729,18 @@ class CPUBackend(Backend):
         lines = self.renderer().statements(code, env, indent=0, context=ctx)
         return lines, proc_inits, env
 
-    def _spike_propagation(self, sg, conn, weight, ctx):
-        wu = sg.snippet
+    def _spike_propagation(self, sg, conn, weight, ctx, code_text, count="_numSpikes",
+                           spikes="_spikes", what="presynaptic spikes"):
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
-        code, proc_inits, wenv = self._render_wu(sg, conn, weight, wu.pre_spike_syn_code, ctx)
+        code, proc_inits, wenv = self._render_wu(sg, conn, weight, code_text, ctx)
         if self.uses_rng(wenv) and conn != Conn.PROCEDURAL:
             raise ModelError(f"synapse population '{sg.name}': random numbers in "
                              "pre_spike_syn_code are not supported")
-        lines = ["// propagate presynaptic spikes"]
+        lines = [f"// propagate {what}"]
         if conn == Conn.TOEPLITZ:
-            return lines + self._toeplitz(sg, code)
-        loop = ["for (uint32_t _i = 0; _i < _numSpikes; _i++) {", "    const unsigned int id_pre = _spikes[_i];"]
+            return lines + self._toeplitz(sg, code, count, spikes)
+        loop = [f"for (uint32_t _i = 0; _i < {count}; _i++) {{",
+                f"    const unsigned int id_pre = {spikes}[_i];"]
         if conn == Conn.DENSE:
             loop.append(f"    for (unsigned int id_post = 0; id_post < {npost}u; id_post++) {{")
             loop.append(f"        const unsigned int id_syn = id_pre * {npost}u + id_post;")
@@ -637,7 +816,7 @@ class CPUBackend(Backend):
         return ([f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {self.stream('conn', sg.name)}u, "
                  "id_pre, 0);"] + rows)
 
-    def _toeplitz(self, sg, code):
+    def _toeplitz(self, sg, code, count="_numSpikes", spikes="_spikes"):
         ci = sg.connectivity_initialiser
         if ci is None:
             raise ModelError(f"synapse population '{sg.name}' is TOEPLITZ: it needs "
@@ -657,8 +836,8 @@ class CPUBackend(Backend):
         def for_each_synapse(rend, body, env, indent):
             pad = INDENT * indent
             inner = env.child({"id_pre": Value("id_pre", description="presynaptic index")})
-            lines = [pad + "for (uint32_t _i = 0; _i < _numSpikes; _i++) {",
-                     pad + INDENT + "const unsigned int id_pre = _spikes[_i];"]
+            lines = [pad + f"for (uint32_t _i = 0; _i < {count}; _i++) {{",
+                     pad + INDENT + f"const unsigned int id_pre = {spikes}[_i];"]
             for s in body.children:
                 lines += rend.stmt(s, inner, indent + 1)
             lines.append(pad + "}")
@@ -676,6 +855,28 @@ class CPUBackend(Backend):
                                context=(snippet.class_name, "diagonal_build_code", f"synapse population '{sg.name}'"))
         return ([f"for (unsigned int id_diag = 0; id_diag < {int(num_diag)}u; id_diag++) {{"]
                 + _indent(_expand_multiline(diag), 1) + ["}"])
+
+    def _post_learning(self, sg, conn, weight):
+        """post_spike_syn_code: every synapse onto each neuron that spiked last step."""
+        wu = sg.snippet
+        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        if conn != Conn.DENSE:
+            raise ModelError(f"synapse population '{sg.name}': post_spike_syn_code is only "
+                             "supported with DENSE connectivity so far")
+        ctx = (wu.class_name, "post_spike_syn_code", f"synapse population '{sg.name}'")
+        code, _, env = self._render_wu(sg, conn, weight, wu.post_spike_syn_code, ctx)
+        trg = c_ident(sg.trg.name)
+        slots = sg.trg.num_delay_slots
+        slot = f"(unsigned int)((timestep + {slots - 1}u) % {slots}u)" if slots > 1 else "0u"
+        lines = ["// postsynaptic learning: synapses onto neurons that spiked last step",
+                 f"const unsigned int _postSlot = {slot};",
+                 f"const uint32_t _numPostSpikes = {trg}_spkCnt[batch * {slots}u + _postSlot];",
+                 f"for (uint32_t _j = 0; _j < _numPostSpikes; _j++) {{",
+                 f"    const unsigned int id_post = {trg}_spk[(batch * {slots}u + _postSlot) * "
+                 f"{npost}u + _j];",
+                 f"    for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++) {{",
+                 f"        const unsigned int id_syn = id_pre * {npost}u + id_post;"]
+        return lines + _indent(code, 2) + ["    }", "}"]
 
     def _synapse_dynamics(self, sg, conn, weight):
         wu = sg.snippet

@@ -141,3 +141,55 @@ def test_pre_post_code_traces_add_to_pre_and_post_learning():
     np.testing.assert_array_equal(post_pop.vars["V"].view, v)
     np.testing.assert_array_equal(syn.vars["PostCount"].view.reshape(n_pre, n_post), post_count)
     assert post_count.sum() > 20 and trace.sum() > 1
+
+
+def test_custom_updates_on_synapse_variables():
+    """Element-wise update with synapse indices and a batch reduction of a
+    batched synapse variable (the pattern of gradient accumulation)."""
+    from ml_genn.genn import (CustomUpdateVarAccess, VarAccessMode, create_custom_update_model,
+                              create_wu_var_ref)
+    n_pre, n_post, batch = 6, 5, 3
+    rng = np.random.default_rng(5)
+    pre = np.repeat(np.arange(n_pre), 3)
+    post = rng.integers(0, n_post, pre.size)
+    grad_model = create_weight_update_model(
+        "Grad", vars=[("g", "scalar", VarAccess.READ_ONLY), ("Grad", "scalar")],
+        pre_spike_syn_code="addToPost(g);")
+    model = GeNNModel("float", "syn_cu")
+    model.batch_size = batch
+    a = model.add_neuron_population("A", n_pre, INTEGRATOR, {}, {"V": 0.0})
+    b = model.add_neuron_population("B", n_post, INTEGRATOR, {}, {"V": 0.0})
+    grads = rng.integers(-4, 5, size=(batch, pre.size)).astype(np.float32)
+    dense = model.add_synapse_population(
+        "Dense", "DENSE", a, b, init_weight_update(grad_model, {}, {"g": 0.0, "Grad": 0.0}),
+        init_postsynaptic("DeltaCurr"))
+    sparse = model.add_synapse_population(
+        "Sparse", "SPARSE", a, b, init_weight_update(grad_model, {}, {"g": 0.0, "Grad": 0.0}),
+        init_postsynaptic("DeltaCurr"))
+    sparse.set_sparse_connections(pre, post)
+    index_model = create_custom_update_model(
+        "Index", var_refs=[("W", "scalar", VarAccessMode.READ_WRITE)],
+        update_code="W = (scalar)(id_pre * 100 + id_post);")
+    reduce_model = create_custom_update_model(
+        "Reduce", var_refs=[("G", "scalar", VarAccessMode.READ_ONLY),
+                            ("W", "scalar", VarAccessMode.REDUCE_SUM)],
+        update_code="W = G;")
+    for sg in (dense, sparse):
+        model.add_custom_update(f"Index{sg.name}", "Index", index_model, {}, {},
+                                {"W": create_wu_var_ref(sg, "g")})
+        model.add_custom_update(f"Reduce{sg.name}", "Reduce", reduce_model, {}, {},
+                                {"G": create_wu_var_ref(sg, "Grad"),
+                                 "W": create_wu_var_ref(sg, "g")})
+    model.build()
+    model.load()
+    model.custom_update("Index")
+    ii, jj = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+    np.testing.assert_array_equal(dense.vars["g"].values.reshape(n_pre, n_post), ii * 100 + jj)
+    np.testing.assert_array_equal(sparse.vars["g"].values, pre * 100 + post)
+    # batched gradients summed over the batch into the shared weight
+    sparse.vars["Grad"].values = grads
+    dense_grads = rng.integers(-4, 5, size=(batch, n_pre * n_post)).astype(np.float32)
+    dense.vars["Grad"].values = dense_grads
+    model.custom_update("Reduce")
+    np.testing.assert_array_equal(sparse.vars["g"].values, grads.sum(axis=0))
+    np.testing.assert_array_equal(dense.vars["g"].values, dense_grads.sum(axis=0))

@@ -1155,6 +1155,33 @@ class CPUBackend(Backend):
         lines += ["}", ""]
         return lines
 
+    def _synapse_update_indices(self, cu, env):
+        """Custom updates on synapse variables see id_syn/id_pre/id_post.
+
+        Returns lines that skip the padding slots of SPARSE rows."""
+        wu_refs = [r for r in cu.var_refs.values() if r.kind == "wu"]
+        if not wu_refs:
+            return []
+        sg = wu_refs[0].group
+        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
+        env.define("num_pre", Value(f"({npre}u)", description="size"))
+        env.define("num_post", Value(f"({npost}u)", description="size"))
+        if weight == Weight.KERNEL:
+            env.define("id_kernel", Value("id", description="kernel index"))
+            return []
+        env.define("id_syn", Value("id", description="synapse index"))
+        if conn == Conn.DENSE:
+            env.define("id_pre", Value(f"(id / {npost}u)", description="presynaptic index"))
+            env.define("id_post", Value(f"(id % {npost}u)", description="postsynaptic index"))
+            return []
+        stride = self.model._sizes[(sg.name, "stride")]
+        env.define("id_pre", Value(f"(id / {stride}u)", description="presynaptic index"))
+        env.define("id_post", Value(f"{self._array_name(sg.name, 'ind')}[id]",
+                                    description="postsynaptic index"))
+        return [f"if (id % {stride}u >= {self._array_name(sg.name, 'rowLength')}"
+                f"[id / {stride}u]) continue;  // padding of a SPARSE row"]
+
     def _custom_update(self, cu):
         snippet = cu.snippet
         dims = self._cu_dims(cu)
@@ -1177,6 +1204,7 @@ class CPUBackend(Backend):
             env.define(r.name, Value(spec.c_name, pointer=True, description="EGP reference"))
         batch_red, neuron_red = [], []     # (name, op, store text)
         loads, stores = [], []
+        skip_padding = self._synapse_update_indices(cu, env)
 
         def index(access, count, batch_var="batch"):
             d = var_dims(access)
@@ -1228,7 +1256,7 @@ class CPUBackend(Backend):
             snippet.update_code, env, indent=0, new_scope=True,
             context=(snippet.class_name, "update_code", f"custom update '{cu.name}'"))
         used, written = env.root.used, env.root.written
-        body = [l for nme, l in loads if nme in used]
+        body = skip_padding + [l for nme, l in loads if nme in used]
         red = batch_red or neuron_red
         for name, op, _, spec in red:
             body.append(f"{spec.ctype} _l_{name};")

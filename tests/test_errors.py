@@ -21,7 +21,7 @@ from ml_genn.genn import (BuildError, CodeError, GeNNError, GeNNModel, ModelErro
                           RuntimeStateError, VarAccess, create_custom_update_model,
                           create_neuron_model, create_postsynaptic_model,
                           create_var_ref, create_weight_update_model, init_postsynaptic,
-                          init_sparse_connectivity, init_toeplitz_connectivity, init_var,
+                          init_sparse_connectivity, init_var,
                           init_weight_update)
 
 MISSING_CXX = "/nonexistent/compiler"

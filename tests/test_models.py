@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from ml_genn.genn import (GeNNModel, VarAccess, create_current_source_model,
-                          create_neuron_model, init_postsynaptic, init_weight_update)
+                          create_neuron_model)
 
 IF_MODEL = create_neuron_model(
     "IFRecord", params=["Vthr"], vars=[("V", "scalar"), ("LastIsyn", "scalar")],

@@ -146,8 +146,7 @@ def test_pre_post_code_traces_add_to_pre_and_post_learning():
 def test_custom_updates_on_synapse_variables():
     """Element-wise update with synapse indices and a batch reduction of a
     batched synapse variable (the pattern of gradient accumulation)."""
-    from ml_genn.genn import (CustomUpdateVarAccess, VarAccessMode, create_custom_update_model,
-                              create_wu_var_ref)
+    from ml_genn.genn import VarAccessMode, create_custom_update_model, create_wu_var_ref
     n_pre, n_post, batch = 6, 5, 3
     rng = np.random.default_rng(5)
     pre = np.repeat(np.arange(n_pre), 3)

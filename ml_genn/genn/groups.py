@@ -10,8 +10,7 @@ import numpy as np
 
 from .errors import ModelError, RuntimeStateError
 from .snippets import VarInit, derived_values
-from .types import (SynapseMatrixConnectivity, SynapseMatrixWeight, VarAccessDim,
-                    access_mode, var_dims, VarAccessMode)
+from .types import SynapseMatrixConnectivity, VarAccessDim, var_dims
 
 
 def numpy_dtype(ctype, precision):
@@ -309,7 +308,6 @@ class SynapseGroup(Group):
                                          "post", "postsynaptic variable")
         self.psm_dynamic_params = []
         self.kernel_size = None
-        conn = matrix_type.connectivity
         if connectivity is not None and hasattr(connectivity.snippet, "calc_kernel_size_func") \
                 and connectivity.snippet.calc_kernel_size_func is not None:
             self.kernel_size = [int(k) for k in connectivity.snippet.calc_kernel_size_func(

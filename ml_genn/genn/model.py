@@ -6,9 +6,8 @@ import time
 import numpy as np
 
 from .errors import ModelError, RuntimeStateError
-from .groups import (CurrentSource, CustomUpdate, NeuronGroup, SynapseGroup, constant_value,
-                     is_constant, numpy_dtype)
-from .snippets import (CurrentSourceModel, CustomUpdateModel, NeuronModel, VarInit,
+from .groups import CurrentSource, CustomUpdate, NeuronGroup, SynapseGroup
+from .snippets import (CurrentSourceModel, CustomUpdateModel, NeuronModel,
                        WeightUpdateInit, PostsynapticInit, SparseConnectivityInit,
                        ToeplitzConnectivityInit, _resolve, derived_values)
 from .types import SynapseMatrixConnectivity as Conn, SynapseMatrixType, SynapseMatrixWeight

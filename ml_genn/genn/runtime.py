@@ -6,7 +6,6 @@ import numpy as np
 from .errors import ModelError, RuntimeStateError
 from .groups import constant_value, is_constant
 from .snippets import VarInit
-from .types import SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as Weight
 
 
 def _fill_value(spec, dtype):

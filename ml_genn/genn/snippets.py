@@ -5,7 +5,7 @@ extra global parameters (EGPs), references and code strings.  Nothing here
 generates code; the backends read these objects.
 """
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict
 
 from .errors import ModelError
 from .types import (CustomUpdateVarAccess, NUMERIC_TYPES, VarAccess, VarAccessMode)

@@ -16,7 +16,7 @@ from ..errors import ModelError
 from ..groups import constant_value, is_constant, numpy_dtype
 from ..snippets import VarInit, derived_values
 from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as Weight,
-                     VarAccessDim, VarAccessMode, VarAccessModeAttribute, access_mode,
+                     VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
 
 # C99 maths functions and their argument counts.
@@ -75,6 +75,31 @@ def c_literal(value, ctype, precision):
     if t.startswith("u") or t.startswith("unsigned"):
         return f"({iv}u)"
     return f"({iv})"
+
+
+INDENT = "    "
+
+def indent(lines, n):
+    pad = INDENT * n
+    return [pad + l if l else l for l in lines]
+
+
+def writable(access):
+    return bool(int(access_mode(access)) & (Attr.READ_WRITE | Attr.REDUCE | Attr.BROADCAST))
+
+
+def expand_multiline(lines):
+    """Re-indent statements whose rendered text spans several lines."""
+    out = []
+    for line in lines:
+        if "\n" not in line:
+            out.append(line)
+            continue
+        first, *rest = line.split("\n")
+        pad = first[:len(first) - len(first.lstrip())]
+        out.append(first)
+        out += [pad + r for r in rest]
+    return out
 
 
 class Backend:
@@ -174,6 +199,363 @@ class Backend:
             env.define(egp.name, Value(spec.c_name, pointer=True,
                                        description="extra global parameter"))
 
-    def check_fields(self, snippet, name, render):
-        """Render a snippet's code fields once, turning errors into CodeErrors."""
-        return render
+    # -- backend hooks: how accumulation is written --------------------
+    def add_to(self, target, value):
+        """Accumulate into shared memory: plain += here, atomics on GPUs."""
+        return f"{target} += ({value})"
+
+    # -- arrays of every group ------------------------------------------
+    def _var_size(self, var, count):
+        dims = var_dims(var.access)
+        size = count if dims & VarAccessDim.ELEMENT else 1
+        if dims & VarAccessDim.BATCH:
+            size *= self.B
+        return size
+
+    def _var_array(self, group, var, count, prefix=""):
+        return self.add_array(group.name, prefix + var.name, var.type,
+                              self._var_size(var, count))
+
+    def _neuron_arrays(self, ng):
+        n = ng.num_neurons
+        for v in ng.vars.values():
+            self._var_array(ng, v, n)
+        slots = ng.num_delay_slots
+        self.add_array(ng.name, "spkCnt", "uint32_t", self.B * slots)
+        self.add_array(ng.name, "spk", "uint32_t", self.B * slots * n)
+        if ng.dynamic_params:
+            self.add_array(ng.name, "dyn", "scalar", len(ng.dynamic_params))
+        if ng.spike_recording_enabled:
+            self.add_array(ng.name, "recSpk", "uint32_t", 0)   # sized at load
+        if getattr(ng, "spike_event_recording_enabled", False):
+            self.add_array(ng.name, "recSpkEvnt", "uint32_t", 0)
+        if ("st" in self._names_in(ng.snippet)
+                or any("st_pre" in self._names_in(sg.snippet) for sg in ng.out_syn)
+                or any("st_post" in self._names_in(sg.snippet) for sg in ng.in_syn)):
+            self.add_array(ng.name, "st", "timepoint", self.B * n, fill="-max")
+
+    def _synapse_arrays(self, sg):
+        conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
+        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        self.add_array(sg.name, "inSyn", "scalar", self.B * npost)
+        if sg.snippet.pre_event_threshold_condition_code.strip():
+            slots = sg.src.num_delay_slots
+            self.add_array(sg.name, "evntCnt", "uint32_t", self.B * slots)
+            self.add_array(sg.name, "evnt", "uint32_t", self.B * slots * npre)
+        if "addToPre" in self._names_in(sg.snippet):
+            self.add_array(sg.name, "outPre", "scalar", self.B * npre)
+        if sg.max_dendritic_delay_timesteps > 1:
+            self.add_array(sg.name, "denDelay", "scalar",
+                           self.B * sg.max_dendritic_delay_timesteps * npost)
+        for v in sg.psm_vars.values():
+            self._var_array(sg, v, npost, "psm_")
+        for v in sg.pre_vars.values():
+            self._var_array(sg, v, npre, "pre_")
+        for v in sg.post_vars.values():
+            self._var_array(sg, v, npost, "post_")
+        if sg.dynamic_params:
+            self.add_array(sg.name, "dyn", "scalar", len(sg.dynamic_params))
+        if sg.psm_dynamic_params:
+            self.add_array(sg.name, "psm_dyn", "scalar", len(sg.psm_dynamic_params))
+        if conn == Conn.SPARSE:
+            stride = self.model._sizes[(sg.name, "stride")]
+            self.add_array(sg.name, "rowLength", "uint32_t", npre)
+            self.add_array(sg.name, "ind", "uint32_t", npre * stride)
+            count = npre * stride
+        elif conn == Conn.DENSE:
+            count = npre * npost
+        else:
+            count = None
+        for v in sg.vars.values():
+            if weight == Weight.KERNEL:
+                k = 1
+                for d in sg.kernel_size:
+                    k *= d
+                self._var_array(sg, v, k)
+            elif weight == Weight.INDIVIDUAL:
+                self._var_array(sg, v, count)
+            # PROCEDURAL weights are regenerated: no storage
+
+    @staticmethod
+    def _elem(var, idx):
+        return idx if var_dims(var.access) & VarAccessDim.ELEMENT else "0"
+
+    def _wu_neuron_env(self, sg, role):
+        """Names of weight-update code run per pre (or post) neuron."""
+        ng = sg.src if role == "pre" else sg.trg
+        n = ng.num_neurons
+        env = self.base_env().child()
+        env.define("id", Value("id", description="neuron index"))
+        env.define(f"id_{role}", Value("id", description=f"{role}synaptic index"))
+        env.define("t", Value("t", description="time"))
+        env.define("batch", Value("batch", description="batch index"))
+        env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size"))
+        env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size"))
+        self.add_params(env, sg, sg.snippet, sg.params, sg.dynamic_params,
+                        self._dyn(sg.name, "dyn"))
+        self.add_egps(env, sg, sg.snippet.extra_global_params)
+        own = sg.pre_vars if role == "pre" else sg.post_vars
+        for v in own.values():
+            spec = self._spec(sg.name, f"{role}_{v.name}")
+            env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, n, 'id')}]",
+                                     writable=writable(v.access),
+                                     description=f"{role}synaptic variable"))
+        ref_names = {}
+        decls = (sg.snippet.pre_neuron_var_refs if role == "pre"
+                 else sg.snippet.post_neuron_var_refs)
+        values = (sg.wu_initialiser.pre_var_refs if role == "pre"
+                  else sg.wu_initialiser.post_var_refs)
+        for r in decls:
+            target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
+            ref_names[r.name] = target
+            env.define(r.name, Value(target, writable=writable(r.access),
+                                     description=f"{role}synaptic neuron variable reference"))
+        if st := self._array_index.get((ng.name, "st")):
+            env.define(f"st_{role}", Value(f"_p_{st.c_name}[id]",
+                                           description=f"{role}synaptic spike time"))
+        return env, ref_names
+
+    def _neuron_ref_target(self, sg, ng, name, value):
+        tname = value if isinstance(value, str) else getattr(value, "var_name", None)
+        if tname not in ng.vars:
+            raise ModelError(f"synapse population '{sg.name}': neuron var ref '{name}' "
+                             f"names {tname!r}, which '{ng.name}' does not have "
+                             f"(variables: {', '.join(ng.vars)})")
+        return tname
+
+    def _names_in(self, snippet):
+        from ..code.tokenizer import tokenize
+        names = set()
+        for f in snippet.code_fields:
+            code = getattr(snippet, f, "")
+            if code:
+                try:
+                    names |= {t.text for t in tokenize(code) if t.kind == "ident"}
+                except Exception:
+                    pass    # the renderer reports the error with context
+        return names
+
+    def _dyn(self, group, field):
+        """Name of a dynamic-parameter array, or "" if the group has none."""
+        spec = self._array_index.get((group, field))
+        return spec.c_name if spec else ""
+
+    def _array_name(self, group, field):
+        return self._spec(group, field).c_name
+
+    def _spec(self, group, field):
+        return self._array_index[(group, field)]
+
+    def _batched_index(self, var, count, idx, batch="batch"):
+        dims = var_dims(var.access)
+        parts = []
+        if dims & VarAccessDim.BATCH and self.B > 1:
+            parts.append(f"{batch} * {count if dims & VarAccessDim.ELEMENT else 1}u")
+        if dims & VarAccessDim.ELEMENT:
+            parts.append(idx)
+        return " + ".join(parts) or "0"
+
+    def _wu_env(self, sg, conn, weight, procedural_inits):
+        wu = sg.snippet
+        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        env = self.base_env().child()
+        for name, desc in (("id_pre", "presynaptic index"), ("id_post", "postsynaptic index"),
+                           ("t", "time"), ("batch", "batch index")):
+            env.define(name, Value(name, description=desc))
+        if conn in (Conn.DENSE, Conn.SPARSE):
+            env.define("id_syn", Value("id_syn", description="synapse index"))
+        if weight == Weight.KERNEL:
+            env.define("id_kernel", Value("id_kernel", description="kernel index"))
+        env.define("num_pre", Value(f"({npre}u)", description="presynaptic population size"))
+        env.define("num_post", Value(f"({npost}u)", description="postsynaptic population size"))
+        self.add_params(env, sg, wu, sg.params, sg.dynamic_params,
+                        self._dyn(sg.name, "dyn"))
+        self.add_egps(env, sg, wu.extra_global_params)
+        for v in sg.vars.values():
+            if weight == Weight.PROCEDURAL:
+                if is_constant(v.init):
+                    env.define(v.name, Value(c_literal(constant_value(v.init), v.type,
+                                                       self.precision),
+                                             description="constant synapse variable"))
+                elif isinstance(v.init, VarInit):
+                    if writable(v.access):
+                        raise ModelError(f"synapse population '{sg.name}': variable '{v.name}' "
+                                         "is read-write, so it needs storage; PROCEDURAL "
+                                         "weights must be READ_ONLY")
+                    procedural_inits.append(v)
+                    env.define(v.name, Value(f"_w_{v.name}", description="procedural weight"))
+                else:
+                    raise ModelError(f"synapse population '{sg.name}' is PROCEDURAL, so "
+                                     f"variable '{v.name}' must be a constant or init_var(); "
+                                     "per-synapse arrays need SPARSE or DENSE")
+                continue
+            spec = self._spec(sg.name, v.name)
+            idx = "id_kernel" if weight == Weight.KERNEL else "id_syn"
+            count = spec.size // (self.B if var_dims(v.access) & VarAccessDim.BATCH else 1)
+            env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, count, idx)}]",
+                                     writable=writable(v.access),
+                                     description="synapse variable"))
+        for role, ng, own, decls, values in (
+                ("pre", sg.src, sg.pre_vars, wu.pre_neuron_var_refs, sg.wu_initialiser.pre_var_refs),
+                ("post", sg.trg, sg.post_vars, wu.post_neuron_var_refs,
+                 sg.wu_initialiser.post_var_refs)):
+            idx = f"id_{role}"
+            for v in own.values():
+                spec = self._spec(sg.name, f"{role}_{v.name}")
+                env.define(v.name, Value(
+                    f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
+                    writable=writable(v.access), description=f"{role}synaptic variable"))
+            for r in decls:
+                target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
+                v = ng.vars[target]
+                spec = self._spec(ng.name, target)
+                env.define(r.name, Value(
+                    f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
+                    writable=writable(r.access),
+                    description=f"{role}synaptic neuron variable reference"))
+            st = self._array_index.get((ng.name, "st"))
+            if st is not None:
+                env.define(f"st_{role}", Value(f"{st.c_name}[batch * {ng.num_neurons}u + {idx}]",
+                                               description=f"{role}synaptic spike time"))
+        env.define("addToPost", Function(lambda a: self.add_to("_out[id_post]", a[0]), 1, 1,
+                                         "function"))
+        if (sg.name, "outPre") in self._array_index:
+            env.define("addToPre", Function(lambda a: self.add_to("_outPre[id_pre]", a[0]), 1, 1,
+                                            "function"))
+        ds = sg.max_dendritic_delay_timesteps
+        if ds > 1:
+            env.define("addToPostDelay", Function(
+                lambda a: self.add_to(f"_den[((_denPtr + ({a[1]})) % {ds}u) * {npost}u + id_post]",
+                                      a[0]),
+                2, 2, "function"))
+        else:
+            env.define("addToPostDelay", Function(
+                lambda a: (_ for _ in ()).throw(ModelError(
+                    f"synapse population '{sg.name}' uses addToPostDelay: set "
+                    "max_dendritic_delay_timesteps (> the largest delay) before build()")),
+                2, 2, "function"))
+        return env
+
+    def _render_wu(self, sg, conn, weight, code, ctx, extra=None):
+        proc_inits = []
+        env = self._wu_env(sg, conn, weight, proc_inits)
+        for k, v in (extra or {}).items():
+            env.define(k, v)
+        lines = self.renderer().statements(code, env, indent=0, context=ctx)
+        return lines, proc_inits, env
+
+    def _conn_env(self, sg, add_synapse, kind):
+        """Environment of row/diagonal building code."""
+        ci = sg.connectivity_initialiser
+        snippet = ci.snippet
+        env = self.base_env().child()
+        env.define("id_pre", Value("id_pre", description="presynaptic index"))
+        env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size"))
+        env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size"))
+        env.define("id_post_begin", Value("0u", description="first postsynaptic index"))
+        env.define("id_thread", Value("0u", description="thread index"))
+        env.define("num_threads", Value("1u", description="thread count"))
+        self.add_params(env, sg, snippet, ci.params, [], "")
+        self.add_egps(env, sg, snippet.extra_global_params, "conn_")
+        nk = len(sg.kernel_size) if sg.kernel_size else 0
+        env.define("addSynapse", Function(add_synapse, 1, 1 + nk, "function", statement=True))
+        return env
+
+    def _kernel_index(self, sg, args):
+        ks = sg.kernel_size or []
+        if len(args) != len(ks):
+            raise ModelError(f"synapse population '{sg.name}': addSynapse needs "
+                             f"{len(ks)} kernel indices")
+        expr = f"(unsigned int)({args[0]})"
+        for k, a in zip(ks[1:], args[1:]):
+            expr = f"({expr} * {k}u + (unsigned int)({a}))"
+        return expr
+
+    def _var_init_code(self, group, var, target, kind, extra_names=()):
+        """Lines computing ``target`` from a variable's init snippet."""
+        init = var.init
+        snippet = init.snippet
+        env = self.base_env().child()
+        env.define("value", Local(target, description="value to initialise"))
+        for name in extra_names:
+            env.define(name, Value(name, description="index"))
+        if kind == "neuron":
+            env.define("id", Value("id", description="element index"))
+        env.define("num_neurons", Value(f"({var.count}u)" if var.count else "0u",
+                                        description="size"))
+        if kind == "synapse":
+            env.define("num_pre", Value(f"({group.src.num_neurons}u)", description="size"))
+            env.define("num_post", Value(f"({group.trg.num_neurons}u)", description="size"))
+            if group.kernel_size or "id_kernel" in extra_names:
+                env.define("id_kernel", Value("id_kernel", description="kernel index"))
+        self.add_params(env, group, snippet, init.params, [], "")
+        for egp in snippet.extra_global_params:
+            spec = self.add_array(group.name, f"{var.name}.{egp.name}",
+                                  egp.type.rstrip("*").strip(), 0)
+            env.define(egp.name, Value(spec.c_name, pointer=True,
+                                       description="extra global parameter"))
+        lines = self.renderer().statements(
+            snippet.var_init_code, env, indent=0, new_scope=True,
+            context=(snippet.class_name, "var_init_code",
+                     f"initialisation of '{group.name}.{var.name}'"))
+        return ["{"] + indent(lines, 1) + ["}"]
+
+    def _ref_info(self, ref):
+        """(array spec, variable access, element count) of a reference."""
+        g = ref.group
+        if ref.kind == "neuron":
+            v = g.vars[ref.var_name]
+            return self._spec(g.name, ref.var_name), v.access, g.num_neurons
+        if ref.kind == "custom":
+            v = g.vars[ref.var_name]
+            dims = custom_update_var_dims(v.access, self._cu_dims(g))
+            return self._spec(g.name, ref.var_name), int(dims) | int(access_mode(v.access)), g.size
+        if ref.kind == "psm":
+            v = g.psm_vars[ref.var_name]
+            return self._spec(g.name, "psm_" + ref.var_name), v.access, g.trg.num_neurons
+        if ref.kind == "out_post":
+            from ..types import VarAccess
+            return self._spec(g.name, "inSyn"), VarAccess.READ_WRITE, g.trg.num_neurons
+        if ref.kind == "wu":
+            v = g.vars[ref.var_name]
+            spec = self._spec(g.name, ref.var_name)
+            nb = self.B if (var_dims(v.access) & VarAccessDim.BATCH) and self.B > 1 else 1
+            return spec, v.access, spec.size // nb
+        raise ModelError(f"unsupported reference kind '{ref.kind}'")
+
+    def _cu_dims(self, cu):
+        dims = VarAccessDim.ELEMENT
+        for ref in cu.var_refs.values():
+            _, access, _ = self._ref_info(ref) if ref.kind != "custom" else \
+                (None, custom_update_var_dims(ref.group.vars[ref.var_name].access,
+                                              self._cu_dims(ref.group)), None)
+            if var_dims(access) & VarAccessDim.BATCH and self.B > 1:
+                dims |= VarAccessDim.BATCH
+        return dims
+
+    def _synapse_update_indices(self, cu, env):
+        """Custom updates on synapse variables see id_syn/id_pre/id_post.
+
+        Returns lines that skip the padding slots of SPARSE rows."""
+        wu_refs = [r for r in cu.var_refs.values() if r.kind == "wu"]
+        if not wu_refs:
+            return []
+        sg = wu_refs[0].group
+        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
+        env.define("num_pre", Value(f"({npre}u)", description="size"))
+        env.define("num_post", Value(f"({npost}u)", description="size"))
+        if weight == Weight.KERNEL:
+            env.define("id_kernel", Value("id", description="kernel index"))
+            return []
+        env.define("id_syn", Value("id", description="synapse index"))
+        if conn == Conn.DENSE:
+            env.define("id_pre", Value(f"(id / {npost}u)", description="presynaptic index"))
+            env.define("id_post", Value(f"(id % {npost}u)", description="postsynaptic index"))
+            return []
+        stride = self.model._sizes[(sg.name, "stride")]
+        env.define("id_pre", Value(f"(id / {stride}u)", description="presynaptic index"))
+        env.define("id_post", Value(f"{self._array_name(sg.name, 'ind')}[id]",
+                                    description="postsynaptic index"))
+        return [f"if (id % {stride}u >= {self._array_name(sg.name, 'rowLength')}"
+                f"[id / {stride}u]) continue;  // padding of a SPARSE row"]

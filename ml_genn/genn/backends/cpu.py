@@ -10,24 +10,19 @@ import os
 from ..code import Function, Value
 from ..code.environment import Local
 from ..errors import ModelError
-from ..groups import constant_value, is_constant
+from ..groups import is_constant
 from ..snippets import VarInit, derived_values
 from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as Weight,
                      VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
-from .base import Backend, c_ident, c_literal
+from .base import (INDENT, Backend, c_ident, c_literal, expand_multiline, indent,
+                   writable)
 
 _HERE = os.path.dirname(__file__)
-INDENT = "    "
 
 
-def _indent(lines, n):
-    pad = INDENT * n
-    return [pad + l if l else l for l in lines]
 
 
-def _writable(access):
-    return bool(int(access_mode(access)) & (Attr.READ_WRITE | Attr.REDUCE | Attr.BROADCAST))
 
 
 class CPUBackend(Backend):
@@ -73,76 +68,6 @@ class CPUBackend(Backend):
     # ------------------------------------------------------------------
     # arrays
     # ------------------------------------------------------------------
-    def _var_size(self, var, count):
-        dims = var_dims(var.access)
-        size = count if dims & VarAccessDim.ELEMENT else 1
-        if dims & VarAccessDim.BATCH:
-            size *= self.B
-        return size
-
-    def _var_array(self, group, var, count, prefix=""):
-        return self.add_array(group.name, prefix + var.name, var.type,
-                              self._var_size(var, count))
-
-    def _neuron_arrays(self, ng):
-        n = ng.num_neurons
-        for v in ng.vars.values():
-            self._var_array(ng, v, n)
-        slots = ng.num_delay_slots
-        self.add_array(ng.name, "spkCnt", "uint32_t", self.B * slots)
-        self.add_array(ng.name, "spk", "uint32_t", self.B * slots * n)
-        if ng.dynamic_params:
-            self.add_array(ng.name, "dyn", "scalar", len(ng.dynamic_params))
-        if ng.spike_recording_enabled:
-            self.add_array(ng.name, "recSpk", "uint32_t", 0)   # sized at load
-        if getattr(ng, "spike_event_recording_enabled", False):
-            self.add_array(ng.name, "recSpkEvnt", "uint32_t", 0)
-        if ("st" in self._names_in(ng.snippet)
-                or any("st_pre" in self._names_in(sg.snippet) for sg in ng.out_syn)
-                or any("st_post" in self._names_in(sg.snippet) for sg in ng.in_syn)):
-            self.add_array(ng.name, "st", "timepoint", self.B * n, fill="-max")
-
-    def _synapse_arrays(self, sg):
-        conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
-        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
-        self.add_array(sg.name, "inSyn", "scalar", self.B * npost)
-        if sg.snippet.pre_event_threshold_condition_code.strip():
-            slots = sg.src.num_delay_slots
-            self.add_array(sg.name, "evntCnt", "uint32_t", self.B * slots)
-            self.add_array(sg.name, "evnt", "uint32_t", self.B * slots * npre)
-        if "addToPre" in self._names_in(sg.snippet):
-            self.add_array(sg.name, "outPre", "scalar", self.B * npre)
-        if sg.max_dendritic_delay_timesteps > 1:
-            self.add_array(sg.name, "denDelay", "scalar",
-                           self.B * sg.max_dendritic_delay_timesteps * npost)
-        for v in sg.psm_vars.values():
-            self._var_array(sg, v, npost, "psm_")
-        for v in sg.pre_vars.values():
-            self._var_array(sg, v, npre, "pre_")
-        for v in sg.post_vars.values():
-            self._var_array(sg, v, npost, "post_")
-        if sg.dynamic_params:
-            self.add_array(sg.name, "dyn", "scalar", len(sg.dynamic_params))
-        if sg.psm_dynamic_params:
-            self.add_array(sg.name, "psm_dyn", "scalar", len(sg.psm_dynamic_params))
-        if conn == Conn.SPARSE:
-            stride = self.model._sizes[(sg.name, "stride")]
-            self.add_array(sg.name, "rowLength", "uint32_t", npre)
-            self.add_array(sg.name, "ind", "uint32_t", npre * stride)
-            count = npre * stride
-        elif conn == Conn.DENSE:
-            count = npre * npost
-        else:
-            count = None
-        for v in sg.vars.values():
-            if weight == Weight.KERNEL:
-                k = 1
-                for d in sg.kernel_size:
-                    k *= d
-                self._var_array(sg, v, k)
-            elif weight == Weight.INDIVIDUAL:
-                self._var_array(sg, v, count)
-            # PROCEDURAL weights are regenerated: no storage
 
     # ------------------------------------------------------------------
     def _prelude(self):
@@ -192,15 +117,11 @@ class CPUBackend(Backend):
             off = f" + {batch} * {count if dims & VarAccessDim.ELEMENT else 1}u"
         else:
             off = ""
-        const = "" if _writable(var.access) else "const "
+        const = "" if writable(var.access) else "const "
         return f"{const}{spec.ctype}* __restrict const _p_{spec.c_name} = {spec.c_name}{off};"
 
-    @staticmethod
-    def _elem(var, idx):
-        return idx if var_dims(var.access) & VarAccessDim.ELEMENT else "0"
-
     def _neuron_update(self, ng):
-        n, m = ng.num_neurons, self.model
+        n = ng.num_neurons
         snippet = ng.snippet
         slots = ng.num_delay_slots
         env = self.base_env().child()
@@ -212,8 +133,8 @@ class CPUBackend(Backend):
                         self._dyn(ng.name, "dyn"))
         self.add_egps(env, ng, snippet.extra_global_params)
         for v in ng.vars.values():
-            env.define(v.name, Value(v.name, writable=_writable(v.access),
-                                     description=f"{'read-write' if _writable(v.access) else 'read-only'} variable"))
+            env.define(v.name, Value(v.name, writable=writable(v.access),
+                                     description=f"{'read-write' if writable(v.access) else 'read-only'} variable"))
         env.define("Isyn", Value("Isyn", description="synaptic input",
                                  read_only_hint="Inputs are added by postsynaptic models "
                                                 "with injectCurrent()."))
@@ -281,7 +202,7 @@ class CPUBackend(Backend):
         if st_spec is not None:
             pre.append(f"timepoint* __restrict const _p_{st_spec.c_name} = {st_spec.c_name} + batch * {n}u;")
         pre += wu["setup"]
-        out += _indent(pre, 1)
+        out += indent(pre, 1)
 
         loop = [f"for (unsigned int id = 0; id < {n}u; id++) {{"]
         inner = []
@@ -291,7 +212,7 @@ class CPUBackend(Backend):
         for v in ng.vars.values():
             if v.name in used:
                 spec = self._spec(ng.name, v.name)
-                inner.append(f"{'' if _writable(v.access) else 'const '}{spec.ctype} {v.name} = "
+                inner.append(f"{'' if writable(v.access) else 'const '}{spec.ctype} {v.name} = "
                              f"_p_{spec.c_name}[{self._elem(v, 'id')}];")
         inner.append("scalar Isyn = 0;")
         for a in snippet.additional_input_vars:
@@ -317,61 +238,18 @@ class CPUBackend(Backend):
             if reset:
                 spike.append("// reset_code")
                 spike += reset
-            inner += _indent(spike, 1)
+            inner += indent(spike, 1)
             inner.append("}")
         for v in ng.vars.values():
             if v.name in written:
                 spec = self._spec(ng.name, v.name)
                 inner.append(f"_p_{spec.c_name}[{self._elem(v, 'id')}] = {v.name};")
-        loop += _indent(inner, 1) + ["}"]
-        out += _indent(loop, 1)
+        loop += indent(inner, 1) + ["}"]
+        out += indent(loop, 1)
         out.append(f"    {self._array_name(ng.name, 'spkCnt')}[batch * {slots}u + _slot] = _spkCnt;")
-        out += _indent(wu["finish"], 1)
+        out += indent(wu["finish"], 1)
         out += ["}", ""]
         return out
-
-    def _wu_neuron_env(self, sg, role):
-        """Names of weight-update code run per pre (or post) neuron."""
-        ng = sg.src if role == "pre" else sg.trg
-        n = ng.num_neurons
-        env = self.base_env().child()
-        env.define("id", Value("id", description="neuron index"))
-        env.define(f"id_{role}", Value("id", description=f"{role}synaptic index"))
-        env.define("t", Value("t", description="time"))
-        env.define("batch", Value("batch", description="batch index"))
-        env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size"))
-        env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size"))
-        self.add_params(env, sg, sg.snippet, sg.params, sg.dynamic_params,
-                        self._dyn(sg.name, "dyn"))
-        self.add_egps(env, sg, sg.snippet.extra_global_params)
-        own = sg.pre_vars if role == "pre" else sg.post_vars
-        for v in own.values():
-            spec = self._spec(sg.name, f"{role}_{v.name}")
-            env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, n, 'id')}]",
-                                     writable=_writable(v.access),
-                                     description=f"{role}synaptic variable"))
-        ref_names = {}
-        decls = (sg.snippet.pre_neuron_var_refs if role == "pre"
-                 else sg.snippet.post_neuron_var_refs)
-        values = (sg.wu_initialiser.pre_var_refs if role == "pre"
-                  else sg.wu_initialiser.post_var_refs)
-        for r in decls:
-            target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
-            ref_names[r.name] = target
-            env.define(r.name, Value(target, writable=_writable(r.access),
-                                     description=f"{role}synaptic neuron variable reference"))
-        if st := self._array_index.get((ng.name, "st")):
-            env.define(f"st_{role}", Value(f"_p_{st.c_name}[id]",
-                                           description=f"{role}synaptic spike time"))
-        return env, ref_names
-
-    def _neuron_ref_target(self, sg, ng, name, value):
-        tname = value if isinstance(value, str) else getattr(value, "var_name", None)
-        if tname not in ng.vars:
-            raise ModelError(f"synapse population '{sg.name}': neuron var ref '{name}' "
-                             f"names {tname!r}, which '{ng.name}' does not have "
-                             f"(variables: {', '.join(ng.vars)})")
-        return tname
 
     def _wu_neuron_parts(self, ng, targets):
         """Weight-update code that runs in this population's neuron loop."""
@@ -399,7 +277,7 @@ class CPUBackend(Backend):
                     if code.strip():
                         lines = rend.statements(code, env, indent=0, new_scope=True,
                                                 context=ctx(f"{role}_{key}_code"))
-                        parts[key] += [head, "{"] + _indent(lines, 1) + ["}"]
+                        parts[key] += [head, "{"] + indent(lines, 1) + ["}"]
                 if fields.get("events", "").strip():
                     any_event = True
                     cond = rend.expression(fields["events"], env,
@@ -450,29 +328,6 @@ class CPUBackend(Backend):
                 f"{sg.pre_target_var} += {out_pre}[batch * {n}u + id];",
                 f"{out_pre}[batch * {n}u + id] = 0;"]
 
-    def _names_in(self, snippet):
-        from ..code.tokenizer import tokenize
-        names = set()
-        for f in snippet.code_fields:
-            code = getattr(snippet, f, "")
-            if code:
-                try:
-                    names |= {t.text for t in tokenize(code) if t.kind == "ident"}
-                except Exception:
-                    pass    # the renderer reports the error with context
-        return names
-
-    def _dyn(self, group, field):
-        """Name of a dynamic-parameter array, or "" if the group has none."""
-        spec = self._array_index.get((group, field))
-        return spec.c_name if spec else ""
-
-    def _array_name(self, group, field):
-        return self._spec(group, field).c_name
-
-    def _spec(self, group, field):
-        return self._array_index[(group, field)]
-
     def _psm_block(self, sg, targets):
         """Postsynaptic model of ``sg``, inside the target's neuron loop."""
         ps = sg.ps_initialiser.snippet
@@ -496,7 +351,7 @@ class CPUBackend(Backend):
         for v in sg.psm_vars.values():
             local = v.name if v.name not in sg.trg.vars else f"{v.name}_psm"
             local_names[v.name] = local
-            env.define(v.name, Value(local, writable=_writable(v.access),
+            env.define(v.name, Value(local, writable=writable(v.access),
                                      description="postsynaptic variable"))
         refs = sg.ps_initialiser.var_refs
         for r in ps.neuron_var_refs:
@@ -505,7 +360,7 @@ class CPUBackend(Backend):
             if tname not in sg.trg.vars:
                 raise ModelError(f"synapse population '{sg.name}': neuron var ref '{r.name}' "
                                  f"names '{tname}', which '{sg.trg.name}' does not have")
-            env.define(r.name, Value(tname, writable=_writable(r.access),
+            env.define(r.name, Value(tname, writable=writable(r.access),
                                      description="neuron variable reference"))
         rend = self.renderer()
         code = rend.statements(ps.sim_code, env, indent=0,
@@ -532,20 +387,11 @@ class CPUBackend(Backend):
                 body.append(f"{spec.c_name}[{self._batched_index(v, n, 'id')}] = "
                             f"{local_names[v.name]};")
         body.append(f"_p_{self._array_name(sg.name, 'inSyn')}[id] = inSyn;")
-        lines += _indent(body, 1) + ["}"]
+        lines += indent(body, 1) + ["}"]
         ref_names = {r.name: (refs[r.name] if isinstance(refs[r.name], str)
                               else refs[r.name].var_name) for r in ps.neuron_var_refs}
         return (lines, {ref_names[k] for k in used if k in ref_names},
                 {ref_names[k] for k in written if k in ref_names}, self.uses_rng(env))
-
-    def _batched_index(self, var, count, idx, batch="batch"):
-        dims = var_dims(var.access)
-        parts = []
-        if dims & VarAccessDim.BATCH and self.B > 1:
-            parts.append(f"{batch} * {count if dims & VarAccessDim.ELEMENT else 1}u")
-        if dims & VarAccessDim.ELEMENT:
-            parts.append(idx)
-        return " + ".join(parts) or "0"
 
     def _cs_block(self, cs, targets):
         snippet = cs.snippet
@@ -566,20 +412,20 @@ class CPUBackend(Backend):
         for v in cs.vars.values():
             spec = self._spec(cs.name, v.name)
             env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, n, 'id')}]",
-                                     writable=_writable(v.access),
+                                     writable=writable(v.access),
                                      description="current source variable"))
         ref_names = {}
         for r in snippet.neuron_var_refs:
             target = cs.var_refs[r.name]
             tname = target if isinstance(target, str) else target.var_name
             ref_names[r.name] = tname
-            env.define(r.name, Value(tname, writable=_writable(r.access),
+            env.define(r.name, Value(tname, writable=writable(r.access),
                                      description="neuron variable reference"))
         rend = self.renderer()
         code = rend.statements(snippet.injection_code, env, indent=0,
                                context=(snippet.class_name, "injection_code", f"current source '{cs.name}'"))
         lines = [f"// current source '{cs.name}' (model '{snippet.class_name}')", "{"]
-        lines += _indent(code, 1) + ["}"]
+        lines += indent(code, 1) + ["}"]
         used, written = env.root.used, env.root.written
         return (lines, {ref_names[k] for k in used if k in ref_names},
                 {ref_names[k] for k in written if k in ref_names}, self.uses_rng(env))
@@ -587,84 +433,6 @@ class CPUBackend(Backend):
     # ------------------------------------------------------------------
     # synapse update
     # ------------------------------------------------------------------
-    def _wu_env(self, sg, conn, weight, procedural_inits):
-        wu = sg.snippet
-        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
-        env = self.base_env().child()
-        for name, desc in (("id_pre", "presynaptic index"), ("id_post", "postsynaptic index"),
-                           ("t", "time"), ("batch", "batch index")):
-            env.define(name, Value(name, description=desc))
-        if conn in (Conn.DENSE, Conn.SPARSE):
-            env.define("id_syn", Value("id_syn", description="synapse index"))
-        if weight == Weight.KERNEL:
-            env.define("id_kernel", Value("id_kernel", description="kernel index"))
-        env.define("num_pre", Value(f"({npre}u)", description="presynaptic population size"))
-        env.define("num_post", Value(f"({npost}u)", description="postsynaptic population size"))
-        self.add_params(env, sg, wu, sg.params, sg.dynamic_params,
-                        self._dyn(sg.name, "dyn"))
-        self.add_egps(env, sg, wu.extra_global_params)
-        for v in sg.vars.values():
-            if weight == Weight.PROCEDURAL:
-                if is_constant(v.init):
-                    env.define(v.name, Value(c_literal(constant_value(v.init), v.type,
-                                                       self.precision),
-                                             description="constant synapse variable"))
-                elif isinstance(v.init, VarInit):
-                    if _writable(v.access):
-                        raise ModelError(f"synapse population '{sg.name}': variable '{v.name}' "
-                                         "is read-write, so it needs storage; PROCEDURAL "
-                                         "weights must be READ_ONLY")
-                    procedural_inits.append(v)
-                    env.define(v.name, Value(f"_w_{v.name}", description="procedural weight"))
-                else:
-                    raise ModelError(f"synapse population '{sg.name}' is PROCEDURAL, so "
-                                     f"variable '{v.name}' must be a constant or init_var(); "
-                                     "per-synapse arrays need SPARSE or DENSE")
-                continue
-            spec = self._spec(sg.name, v.name)
-            idx = "id_kernel" if weight == Weight.KERNEL else "id_syn"
-            count = spec.size // (self.B if var_dims(v.access) & VarAccessDim.BATCH else 1)
-            env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, count, idx)}]",
-                                     writable=_writable(v.access),
-                                     description="synapse variable"))
-        for role, ng, own, decls, values in (
-                ("pre", sg.src, sg.pre_vars, wu.pre_neuron_var_refs, sg.wu_initialiser.pre_var_refs),
-                ("post", sg.trg, sg.post_vars, wu.post_neuron_var_refs,
-                 sg.wu_initialiser.post_var_refs)):
-            idx = f"id_{role}"
-            for v in own.values():
-                spec = self._spec(sg.name, f"{role}_{v.name}")
-                env.define(v.name, Value(
-                    f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
-                    writable=_writable(v.access), description=f"{role}synaptic variable"))
-            for r in decls:
-                target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
-                v = ng.vars[target]
-                spec = self._spec(ng.name, target)
-                env.define(r.name, Value(
-                    f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
-                    writable=_writable(r.access),
-                    description=f"{role}synaptic neuron variable reference"))
-            st = self._array_index.get((ng.name, "st"))
-            if st is not None:
-                env.define(f"st_{role}", Value(f"{st.c_name}[batch * {ng.num_neurons}u + {idx}]",
-                                               description=f"{role}synaptic spike time"))
-        env.define("addToPost", Function(lambda a: f"_out[id_post] += ({a[0]})", 1, 1, "function"))
-        if (sg.name, "outPre") in self._array_index:
-            env.define("addToPre", Function(lambda a: f"_outPre[id_pre] += ({a[0]})", 1, 1,
-                                            "function"))
-        ds = sg.max_dendritic_delay_timesteps
-        if ds > 1:
-            env.define("addToPostDelay", Function(
-                lambda a: f"_den[((_denPtr + ({a[1]})) % {ds}u) * {npost}u + id_post] += ({a[0]})",
-                2, 2, "function"))
-        else:
-            env.define("addToPostDelay", Function(
-                lambda a: (_ for _ in ()).throw(ModelError(
-                    f"synapse population '{sg.name}' uses addToPostDelay: set "
-                    "max_dendritic_delay_timesteps (> the largest delay) before build()")),
-                2, 2, "function"))
-        return env
 
     def _synapse_update(self, sg):
         wu = sg.snippet
@@ -718,20 +486,12 @@ class CPUBackend(Backend):
             body += self._post_learning(sg, conn, weight)
         if wu.synapse_dynamics_code.strip():
             body += self._synapse_dynamics(sg, conn, weight)
-        out += _indent(pre + body, 1) + ["}", ""]
+        out += indent(pre + body, 1) + ["}", ""]
         return out
-
-    def _render_wu(self, sg, conn, weight, code, ctx, extra=None):
-        proc_inits = []
-        env = self._wu_env(sg, conn, weight, proc_inits)
-        for k, v in (extra or {}).items():
-            env.define(k, v)
-        lines = self.renderer().statements(code, env, indent=0, context=ctx)
-        return lines, proc_inits, env
 
     def _spike_propagation(self, sg, conn, weight, ctx, code_text, count="_numSpikes",
                            spikes="_spikes", what="presynaptic spikes"):
-        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        npost = sg.trg.num_neurons
         code, proc_inits, wenv = self._render_wu(sg, conn, weight, code_text, ctx)
         if self.uses_rng(wenv) and conn != Conn.PROCEDURAL:
             raise ModelError(f"synapse population '{sg.name}': random numbers in "
@@ -744,7 +504,7 @@ class CPUBackend(Backend):
         if conn == Conn.DENSE:
             loop.append(f"    for (unsigned int id_post = 0; id_post < {npost}u; id_post++) {{")
             loop.append(f"        const unsigned int id_syn = id_pre * {npost}u + id_post;")
-            loop += _indent(code, 2)
+            loop += indent(code, 2)
             loop.append("    }")
         elif conn == Conn.SPARSE:
             stride = self.model._sizes[(sg.name, "stride")]
@@ -753,42 +513,15 @@ class CPUBackend(Backend):
             loop.append(f"    const unsigned int _rowEnd = _rowStart + {rl}[id_pre];")
             loop.append("    for (unsigned int id_syn = _rowStart; id_syn < _rowEnd; id_syn++) {")
             loop.append(f"        const unsigned int id_post = {ind}[id_syn];")
-            loop += _indent(code, 2)
+            loop += indent(code, 2)
             loop.append("    }")
         elif conn == Conn.PROCEDURAL:
-            loop += _indent(self._procedural_row(sg, weight, code, proc_inits), 1)
+            loop += indent(self._procedural_row(sg, weight, code, proc_inits), 1)
         else:
             raise ModelError(f"synapse population '{sg.name}': matrix type "
                              f"{sg.matrix_type.name} is not supported")
         loop.append("}")
         return lines + loop
-
-    def _conn_env(self, sg, add_synapse, kind):
-        """Environment of row/diagonal building code."""
-        ci = sg.connectivity_initialiser
-        snippet = ci.snippet
-        env = self.base_env().child()
-        env.define("id_pre", Value("id_pre", description="presynaptic index"))
-        env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size"))
-        env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size"))
-        env.define("id_post_begin", Value("0u", description="first postsynaptic index"))
-        env.define("id_thread", Value("0u", description="thread index"))
-        env.define("num_threads", Value("1u", description="thread count"))
-        self.add_params(env, sg, snippet, ci.params, [], "")
-        self.add_egps(env, sg, snippet.extra_global_params, "conn_")
-        nk = len(sg.kernel_size) if sg.kernel_size else 0
-        env.define("addSynapse", Function(add_synapse, 1, 1 + nk, "function", statement=True))
-        return env
-
-    def _kernel_index(self, sg, args):
-        ks = sg.kernel_size or []
-        if len(args) != len(ks):
-            raise ModelError(f"synapse population '{sg.name}': addSynapse needs "
-                             f"{len(ks)} kernel indices")
-        expr = f"(unsigned int)({args[0]})"
-        for k, a in zip(ks[1:], args[1:]):
-            expr = f"({expr} * {k}u + (unsigned int)({a}))"
-        return expr
 
     def _procedural_row(self, sg, weight, code, proc_inits):
         ci = sg.connectivity_initialiser
@@ -812,7 +545,7 @@ class CPUBackend(Backend):
         rows = self.renderer().statements(
             ci.snippet.row_build_code, env, indent=0,
             context=(ci.snippet.class_name, "row_build_code", f"synapse population '{sg.name}'"))
-        rows = _expand_multiline(rows)
+        rows = expand_multiline(rows)
         return ([f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {self.stream('conn', sg.name)}u, "
                  "id_pre, 0);"] + rows)
 
@@ -854,7 +587,7 @@ class CPUBackend(Backend):
         diag = rend.statements(snippet.diagonal_build_code, env, indent=0,
                                context=(snippet.class_name, "diagonal_build_code", f"synapse population '{sg.name}'"))
         return ([f"for (unsigned int id_diag = 0; id_diag < {int(num_diag)}u; id_diag++) {{"]
-                + _indent(_expand_multiline(diag), 1) + ["}"])
+                + indent(expand_multiline(diag), 1) + ["}"])
 
     def _post_learning(self, sg, conn, weight):
         """post_spike_syn_code: every synapse onto each neuron that spiked last step."""
@@ -871,12 +604,12 @@ class CPUBackend(Backend):
         lines = ["// postsynaptic learning: synapses onto neurons that spiked last step",
                  f"const unsigned int _postSlot = {slot};",
                  f"const uint32_t _numPostSpikes = {trg}_spkCnt[batch * {slots}u + _postSlot];",
-                 f"for (uint32_t _j = 0; _j < _numPostSpikes; _j++) {{",
+                 "for (uint32_t _j = 0; _j < _numPostSpikes; _j++) {",
                  f"    const unsigned int id_post = {trg}_spk[(batch * {slots}u + _postSlot) * "
                  f"{npost}u + _j];",
                  f"    for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++) {{",
                  f"        const unsigned int id_syn = id_pre * {npost}u + id_post;"]
-        return lines + _indent(code, 2) + ["    }", "}"]
+        return lines + indent(code, 2) + ["    }", "}"]
 
     def _synapse_dynamics(self, sg, conn, weight):
         wu = sg.snippet
@@ -898,7 +631,7 @@ class CPUBackend(Backend):
             lines.append(f"    for (unsigned int id_syn = id_pre * {stride}u; id_syn < id_pre * "
                          f"{stride}u + {rl}[id_pre]; id_syn++) {{")
             lines.append(f"        const unsigned int id_post = {ind}[id_syn];")
-        lines += _indent(code, 2) + ["    }", "}"]
+        lines += indent(code, 2) + ["    }", "}"]
         return lines
 
     # ------------------------------------------------------------------
@@ -934,37 +667,8 @@ class CPUBackend(Backend):
     # ------------------------------------------------------------------
     # initialisation
     # ------------------------------------------------------------------
-    def _var_init_code(self, group, var, target, kind, extra_names=()):
-        """Lines computing ``target`` from a variable's init snippet."""
-        init = var.init
-        snippet = init.snippet
-        env = self.base_env().child()
-        env.define("value", Local(target, description="value to initialise"))
-        for name in extra_names:
-            env.define(name, Value(name, description="index"))
-        if kind == "neuron":
-            env.define("id", Value("id", description="element index"))
-        env.define("num_neurons", Value(f"({var.count}u)" if var.count else "0u",
-                                        description="size"))
-        if kind == "synapse":
-            env.define("num_pre", Value(f"({group.src.num_neurons}u)", description="size"))
-            env.define("num_post", Value(f"({group.trg.num_neurons}u)", description="size"))
-            if group.kernel_size or "id_kernel" in extra_names:
-                env.define("id_kernel", Value("id_kernel", description="kernel index"))
-        self.add_params(env, group, snippet, init.params, [], "")
-        for egp in snippet.extra_global_params:
-            spec = self.add_array(group.name, f"{var.name}.{egp.name}",
-                                  egp.type.rstrip("*").strip(), 0)
-            env.define(egp.name, Value(spec.c_name, pointer=True,
-                                       description="extra global parameter"))
-        lines = self.renderer().statements(
-            snippet.var_init_code, env, indent=0, new_scope=True,
-            context=(snippet.class_name, "var_init_code",
-                     f"initialisation of '{group.name}.{var.name}'"))
-        return ["{"] + _indent(lines, 1) + ["}"]
 
     def _init_var_loop(self, group, var, spec, count, kind="neuron"):
-        dims = var_dims(var.access) if kind != "custom" else None
         batched = spec.size > count
         n = count
         stream = self.stream("init", group.name, spec.key[1])
@@ -974,10 +678,10 @@ class CPUBackend(Backend):
                 f"{spec.ctype} _value;"]
         body += self._var_init_code(group, var, "_value", "neuron")
         body.append(f"{spec.c_name}[{'batch * ' + str(n) + 'u + ' if batched else ''}id] = _value;")
-        loop = [f"for (unsigned int id = 0; id < {n}u; id++) {{"] + _indent(body, 1) + ["}"]
+        loop = [f"for (unsigned int id = 0; id < {n}u; id++) {{"] + indent(body, 1) + ["}"]
         if batched:
             loop = [f"for (unsigned int batch = 0; batch < {spec.size // n}u; batch++) {{"] + \
-                _indent(loop, 1) + ["}"]
+                indent(loop, 1) + ["}"]
         return lines + loop
 
     def _init(self):
@@ -1007,7 +711,7 @@ class CPUBackend(Backend):
                 body += self._init_var_loop(group, v, spec, count)
         for i, sg in enumerate(m.synapse_populations.values()):
             body += self._init_synapses(sg, i)
-        lines += _indent(body, 1) + ["}", ""]
+        lines += indent(body, 1) + ["}", ""]
         return lines
 
     def _init_synapses(self, sg, index):
@@ -1060,9 +764,9 @@ class CPUBackend(Backend):
                         f"    mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
                         f"{self.stream('conn', sg.name)}u, id_pre, 0);",
                         "    unsigned int _rowLength = 0;"]
-                loop += _indent(_expand_multiline(rows), 1)
+                loop += indent(expand_multiline(rows), 1)
                 loop += [f"    {rl}[id_pre] = _rowLength;", "}"]
-                lines += _indent(loop, 1) + ["}"]
+                lines += indent(loop, 1) + ["}"]
             elif kernel_vars:
                 raise ModelError(f"synapse population '{sg.name}': variables initialised "
                                  "with id_kernel need connectivity built by a snippet")
@@ -1079,7 +783,7 @@ class CPUBackend(Backend):
                 for d in sg.kernel_size:
                     k *= d
                 head = [f"for (unsigned int id_kernel = 0; id_kernel < {k}u; id_kernel++) {{",
-                        f"    const unsigned int id_syn = id_kernel;"]
+                        "    const unsigned int id_syn = id_kernel;"]
                 extra = {"id_kernel"}
                 count = k
             elif conn == Conn.DENSE:
@@ -1104,44 +808,12 @@ class CPUBackend(Backend):
             body.append(f"{spec.c_name}[batch * {count}u + id_syn] = _value;")
             lines.append(f"// initialise '{sg.name}.{v.name}' ({v.init.snippet.class_name})")
             lines.append(f"for (unsigned int batch = 0; batch < {nb}u; batch++) {{")
-            lines += _indent(head + _indent(body, 1) + ["}"], 1) + ["}"]
+            lines += indent(head + indent(body, 1) + ["}"], 1) + ["}"]
         return lines
 
     # ------------------------------------------------------------------
     # custom updates
     # ------------------------------------------------------------------
-    def _ref_info(self, ref):
-        """(array spec, variable access, element count) of a reference."""
-        g = ref.group
-        if ref.kind == "neuron":
-            v = g.vars[ref.var_name]
-            return self._spec(g.name, ref.var_name), v.access, g.num_neurons
-        if ref.kind == "custom":
-            v = g.vars[ref.var_name]
-            dims = custom_update_var_dims(v.access, self._cu_dims(g))
-            return self._spec(g.name, ref.var_name), int(dims) | int(access_mode(v.access)), g.size
-        if ref.kind == "psm":
-            v = g.psm_vars[ref.var_name]
-            return self._spec(g.name, "psm_" + ref.var_name), v.access, g.trg.num_neurons
-        if ref.kind == "out_post":
-            from ..types import VarAccess
-            return self._spec(g.name, "inSyn"), VarAccess.READ_WRITE, g.trg.num_neurons
-        if ref.kind == "wu":
-            v = g.vars[ref.var_name]
-            spec = self._spec(g.name, ref.var_name)
-            nb = self.B if (var_dims(v.access) & VarAccessDim.BATCH) and self.B > 1 else 1
-            return spec, v.access, spec.size // nb
-        raise ModelError(f"unsupported reference kind '{ref.kind}'")
-
-    def _cu_dims(self, cu):
-        dims = VarAccessDim.ELEMENT
-        for ref in cu.var_refs.values():
-            _, access, _ = self._ref_info(ref) if ref.kind != "custom" else \
-                (None, custom_update_var_dims(ref.group.vars[ref.var_name].access,
-                                              self._cu_dims(ref.group)), None)
-            if var_dims(access) & VarAccessDim.BATCH and self.B > 1:
-                dims |= VarAccessDim.BATCH
-        return dims
 
     def _custom_update_group(self, group_name):
         m = self.model
@@ -1151,36 +823,9 @@ class CPUBackend(Backend):
                  "    (void)t;"]
         for cu in m.custom_updates.values():
             if cu.group_name == group_name:
-                lines += _indent(self._custom_update(cu), 1)
+                lines += indent(self._custom_update(cu), 1)
         lines += ["}", ""]
         return lines
-
-    def _synapse_update_indices(self, cu, env):
-        """Custom updates on synapse variables see id_syn/id_pre/id_post.
-
-        Returns lines that skip the padding slots of SPARSE rows."""
-        wu_refs = [r for r in cu.var_refs.values() if r.kind == "wu"]
-        if not wu_refs:
-            return []
-        sg = wu_refs[0].group
-        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
-        conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
-        env.define("num_pre", Value(f"({npre}u)", description="size"))
-        env.define("num_post", Value(f"({npost}u)", description="size"))
-        if weight == Weight.KERNEL:
-            env.define("id_kernel", Value("id", description="kernel index"))
-            return []
-        env.define("id_syn", Value("id", description="synapse index"))
-        if conn == Conn.DENSE:
-            env.define("id_pre", Value(f"(id / {npost}u)", description="presynaptic index"))
-            env.define("id_post", Value(f"(id % {npost}u)", description="postsynaptic index"))
-            return []
-        stride = self.model._sizes[(sg.name, "stride")]
-        env.define("id_pre", Value(f"(id / {stride}u)", description="presynaptic index"))
-        env.define("id_post", Value(f"{self._array_name(sg.name, 'ind')}[id]",
-                                    description="postsynaptic index"))
-        return [f"if (id % {stride}u >= {self._array_name(sg.name, 'rowLength')}"
-                f"[id / {stride}u]) continue;  // padding of a SPARSE row"]
 
     def _custom_update(self, cu):
         snippet = cu.snippet
@@ -1273,32 +918,19 @@ class CPUBackend(Backend):
         out = [f"// custom update '{cu.name}' (model '{snippet.class_name}')"]
         if batch_red:
             out += [f"for (unsigned int id = 0; id < {n}u; id++) {{"]
-            out += _indent(acc_init + [f"for (unsigned int batch = 0; batch < {B}u; batch++) {{"]
-                           + _indent(body, 1) + ["}"] + acc_store, 1)
+            out += indent(acc_init + [f"for (unsigned int batch = 0; batch < {B}u; batch++) {{"]
+                           + indent(body, 1) + ["}"] + acc_store, 1)
             out.append("}")
         elif neuron_red:
             out += [f"for (unsigned int batch = 0; batch < {B}u; batch++) {{"]
-            out += _indent(acc_init + [f"for (unsigned int id = 0; id < {n}u; id++) {{"]
-                           + _indent(body, 1) + ["}"] + acc_store, 1)
+            out += indent(acc_init + [f"for (unsigned int id = 0; id < {n}u; id++) {{"]
+                           + indent(body, 1) + ["}"] + acc_store, 1)
             out.append("}")
         else:
             if B > 1:
                 out.append("#pragma omp parallel for schedule(static)")
             out += [f"for (int batch = 0; batch < {B}; batch++) {{",
                     f"    for (unsigned int id = 0; id < {n}u; id++) {{"]
-            out += _indent(body, 2) + ["    }", "}"]
-        return ["{"] + _indent(out, 1) + ["}"]
+            out += indent(body, 2) + ["    }", "}"]
+        return ["{"] + indent(out, 1) + ["}"]
 
-
-def _expand_multiline(lines):
-    """Re-indent statements whose rendered text spans several lines."""
-    out = []
-    for line in lines:
-        if "\n" not in line:
-            out.append(line)
-            continue
-        first, *rest = line.split("\n")
-        pad = first[:len(first) - len(first.lstrip())]
-        out.append(first)
-        out += [pad + r for r in rest]
-    return out

@@ -420,10 +420,10 @@ def test_parameter_must_be_a_number():
 
 
 def test_missing_and_unknown_snippet_parameters():
-    with pytest.raises(ModelError, match=r"'ExpCurr': missing value for parameter 'tau'"):
+    with pytest.raises(ModelError, match=r"'ExpCurr': missing value for parameter\(s\) 'tau'"):
         init_postsynaptic("ExpCurr", {})
-    with pytest.raises(ModelError, match=r"'Uniform': unknown parameter 'maximum'; it "
-                                         r"declares: min, max"):
+    with pytest.raises(ModelError, match=r"'Uniform': unknown parameter\(s\) 'maximum'; the "
+                                         r"model declares: min, max"):
         init_var("Uniform", {"min": 0.0, "maximum": 1.0})
 
 
@@ -442,7 +442,7 @@ def test_unknown_variable_value():
 
 
 def test_missing_weight_update_variable():
-    with pytest.raises(ModelError, match=r"'StaticPulse': missing value for variable 'g'"):
+    with pytest.raises(ModelError, match=r"'StaticPulse': missing value for variable\(s\) 'g'"):
         init_weight_update("StaticPulse", {}, {})
 
 
@@ -639,12 +639,11 @@ def test_custom_update_var_refs_mismatch():
                                      update_code="X *= f;")
     m = GeNNModel("float", "errors_desc")
     pop = m.add_neuron_population("Pop", 3, "LIF", LIF_PARAMS, LIF_VARS)
-    with pytest.raises(ModelError, match=r"custom update 'Upd' \(Scale\): var_refs must match "
-                                         r"the model's declared references \['X'\]; "
-                                         r"unknown: \['Y'\], missing: \['X'\]"):
+    with pytest.raises(ModelError, match=r"custom update 'Upd' \(Scale\): unknown variable "
+                                         r"reference\(s\) 'Y'; the model declares: X"):
         m.add_custom_update("Upd", "Scale", cum, {"f": 2.0}, {},
                             {"Y": create_var_ref(pop, "V")})
-    with pytest.raises(ModelError, match=r"missing: \['X'\]"):
+    with pytest.raises(ModelError, match=r"missing value for variable reference\(s\) 'X'"):
         m.add_custom_update("Upd", "Scale", cum, {"f": 2.0}, {}, {})
     assert not m.custom_updates
 

@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from .errors import ModelError, RuntimeStateError
-from .snippets import VarInit, derived_values
+from .snippets import VarInit, check_names, derived_values
 from .types import SynapseMatrixConnectivity, VarAccessDim, var_dims
 
 
@@ -178,21 +178,16 @@ class Group:
                                     for e in snippet.extra_global_params}
 
     def _check_params(self):
-        declared = [p.name for p in self.snippet.params]
-        unknown = [k for k in self.params if k not in declared]
-        missing = [k for k in declared if k not in self.params]
-        if unknown:
-            raise ModelError(f"{self.kind} '{self.name}' ({self.snippet.class_name}): unknown "
-                             f"parameter(s) {', '.join(map(repr, unknown))}; the model "
-                             f"declares: {', '.join(declared) or 'none'}")
-        if missing:
-            raise ModelError(f"{self.kind} '{self.name}' ({self.snippet.class_name}): missing "
-                             f"value for parameter(s) {', '.join(map(repr, missing))}")
+        check_names(self._owner(), [p.name for p in self.snippet.params], self.params,
+                    "parameter")
         for k, v in self.params.items():
             if not isinstance(v, (numbers.Number, np.number)):
                 raise ModelError(f"{self.kind} '{self.name}': parameter '{k}' must be a "
                                  f"number, got {type(v).__name__}; per-element values "
                                  "belong in a variable")
+
+    def _owner(self):
+        return f"{self.kind} '{self.name}' ({self.snippet.class_name})"
 
     def set_param_dynamic(self, name, dynamic=True):
         """Make a parameter changeable after build (``set_dynamic_param_value``)."""
@@ -219,16 +214,7 @@ class Group:
 
     def _make_vars(self, decls, values, count_fn, kind, what="variable"):
         values = dict(values or {})
-        names = [v.name for v in decls]
-        unknown = [k for k in values if k not in names]
-        missing = [k for k in names if k not in values]
-        if unknown:
-            raise ModelError(f"{self.kind} '{self.name}' ({self.snippet.class_name}): unknown "
-                             f"{what}(s) {', '.join(map(repr, unknown))}; the model declares: "
-                             f"{', '.join(names) or 'none'}")
-        if missing:
-            raise ModelError(f"{self.kind} '{self.name}' ({self.snippet.class_name}): missing "
-                             f"initial value for {what}(s) {', '.join(map(repr, missing))}")
+        check_names(self._owner(), [v.name for v in decls], values, what, "initial value")
         out = {}
         for v in decls:
             init = values[v.name]
@@ -409,13 +395,8 @@ class CustomUpdate(Group):
         self.group_name = group_name
         self.var_refs = dict(var_refs or {})
         self.egp_refs = dict(egp_refs or {})
-        declared = [r.name for r in snippet.var_refs]
-        unknown = [k for k in self.var_refs if k not in declared]
-        missing = [k for k in declared if k not in self.var_refs]
-        if unknown or missing:
-            raise ModelError(f"custom update '{name}' ({snippet.class_name}): var_refs must "
-                             f"match the model's declared references {declared}; "
-                             f"unknown: {unknown}, missing: {missing}")
+        check_names(f"custom update '{name}' ({snippet.class_name})",
+                    [r.name for r in snippet.var_refs], self.var_refs, "variable reference")
         sizes = {r.size for r in self.var_refs.values()}
         if len(sizes) > 1:
             raise ModelError(f"custom update '{name}': all variable references must have "

@@ -447,18 +447,21 @@ def _resolve(snippet, registry, cls, what):
     raise ModelError(f"expected a {what} (name or object from create_*), got {snippet!r}")
 
 
+def check_names(owner, declared, given, what, value_word="value"):
+    """Raise a ModelError unless ``given`` names exactly the ``declared`` ones."""
+    unknown = [k for k in given if k not in declared]
+    missing = [k for k in declared if k not in given]
+    if unknown:
+        raise ModelError(f"{owner}: unknown {what}(s) {', '.join(map(repr, unknown))}; the "
+                         f"model declares: {', '.join(declared) or 'none'}")
+    if missing:
+        raise ModelError(f"{owner}: missing {value_word} for {what}(s) "
+                         f"{', '.join(map(repr, missing))}")
+
+
 def _check_values(snippet, values, decls, what):
     values = dict(values or {})
-    names = [d.name for d in decls]
-    missing = [n for n in names if n not in values]
-    unknown = [n for n in values if n not in names]
-    if unknown:
-        raise ModelError(f"{snippet.kind} '{snippet.class_name}': unknown {what} "
-                         f"{', '.join(repr(u) for u in unknown)}; it declares: "
-                         f"{', '.join(names) or 'none'}")
-    if missing:
-        raise ModelError(f"{snippet.kind} '{snippet.class_name}': missing value for {what} "
-                         f"{', '.join(repr(m) for m in missing)}")
+    check_names(f"{snippet.kind} '{snippet.class_name}'", [d.name for d in decls], values, what)
     return values
 
 

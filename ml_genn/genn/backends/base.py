@@ -173,6 +173,20 @@ class Backend:
                                       description="batch size"))
         return env
 
+    def element_env(self, group, snippet, params, size, dyn_field="dyn", egp_prefix="",
+                    rng=True, id_description="neuron index"):
+        """Scope of code run once per neuron (or element): id, t, batch,
+        num_neurons, the group's parameters and EGPs."""
+        env = self.base_env(rng).child()
+        env.define("id", Value("id", description=id_description))
+        env.define("t", Value("t", description="time"))
+        env.define("batch", Value("batch", description="batch index"))
+        env.define("num_neurons", Value(f"({size}u)", description="population size"))
+        dynamic = group.psm_dynamic_params if dyn_field == "psm_dyn" else group.dynamic_params
+        self.add_params(env, group, snippet, params, dynamic, self._dyn(group.name, dyn_field))
+        self.add_egps(env, group, snippet.extra_global_params, egp_prefix)
+        return env
+
     @staticmethod
     def uses_rng(env):
         return bool(env.root.used & set(RNG_FUNCTIONS))

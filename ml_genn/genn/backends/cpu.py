@@ -124,14 +124,7 @@ class CPUBackend(Backend):
         n = ng.num_neurons
         snippet = ng.snippet
         slots = ng.num_delay_slots
-        env = self.base_env().child()
-        env.define("id", Value("id", description="neuron index"))
-        env.define("t", Value("t", description="time"))
-        env.define("batch", Value("batch", description="batch index"))
-        env.define("num_neurons", Value(f"({n}u)", description="population size"))
-        self.add_params(env, ng, snippet, ng.params, ng.dynamic_params,
-                        self._dyn(ng.name, "dyn"))
-        self.add_egps(env, ng, snippet.extra_global_params)
+        env = self.element_env(ng, snippet, ng.params, n)
         for v in ng.vars.values():
             env.define(v.name, Value(v.name, writable=writable(v.access),
                                      description=f"{'read-write' if writable(v.access) else 'read-only'} variable"))
@@ -336,17 +329,10 @@ class CPUBackend(Backend):
             raise ModelError(f"synapse population '{sg.name}': post_target_var "
                              f"'{sg.post_target_var}' is not 'Isyn' or an additional input "
                              f"variable of '{sg.trg.name}' ({', '.join(sorted(targets))})")
-        env = self.base_env().child()
-        env.define("id", Value("id", description="neuron index"))
-        env.define("t", Value("t", description="time"))
-        env.define("batch", Value("batch", description="batch index"))
-        env.define("num_neurons", Value(f"({n}u)", description="population size"))
+        env = self.element_env(sg, ps, sg.ps_params, n, "psm_dyn", "psm_")
         env.define("inSyn", Value("inSyn", writable=True, description="input accumulator"))
         env.define("injectCurrent", Function(
             lambda a, tv=sg.post_target_var: f"{tv} += ({a[0]})", 1, 1, "function"))
-        self.add_params(env, sg, ps, sg.ps_params, sg.psm_dynamic_params,
-                        self._dyn(sg.name, "psm_dyn"))
-        self.add_egps(env, sg, ps.extra_global_params, "psm_")
         local_names = {}
         for v in sg.psm_vars.values():
             local = v.name if v.name not in sg.trg.vars else f"{v.name}_psm"
@@ -399,16 +385,9 @@ class CPUBackend(Backend):
         if cs.target_var not in targets:
             raise ModelError(f"current source '{cs.name}': target_var '{cs.target_var}' is "
                              f"not one of {sorted(targets)}")
-        env = self.base_env().child()
-        env.define("id", Value("id", description="neuron index"))
-        env.define("t", Value("t", description="time"))
-        env.define("batch", Value("batch", description="batch index"))
-        env.define("num_neurons", Value(f"({n}u)", description="population size"))
+        env = self.element_env(cs, snippet, cs.params, n)
         env.define("injectCurrent", Function(
             lambda a, tv=cs.target_var: f"{tv} += ({a[0]})", 1, 1, "function"))
-        self.add_params(env, cs, snippet, cs.params, cs.dynamic_params,
-                        self._dyn(cs.name, "dyn"))
-        self.add_egps(env, cs, snippet.extra_global_params)
         for v in cs.vars.values():
             spec = self._spec(cs.name, v.name)
             env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, n, 'id')}]",
@@ -835,14 +814,8 @@ class CPUBackend(Backend):
         n = cu.size
         if not isinstance(n, int):
             n = next(self._ref_info(r)[2] for r in cu.var_refs.values())
-        env = self.base_env(rng=False).child()
-        env.define("id", Value("id", description="element index"))
-        env.define("t", Value("t", description="time"))
-        env.define("batch", Value("batch", description="batch index"))
-        env.define("num_neurons", Value(f"({n}u)", description="size"))
-        self.add_params(env, cu, snippet, cu.params, cu.dynamic_params,
-                        self._dyn(cu.name, "dyn"))
-        self.add_egps(env, cu, snippet.extra_global_params)
+        env = self.element_env(cu, snippet, cu.params, n, rng=False,
+                               id_description="element index")
         for r in snippet.extra_global_param_refs:
             ref = cu.egp_refs[r.name]
             spec = self._spec(ref.group.name, ref.egp_name)

@@ -19,7 +19,7 @@ from .snippets import (create_current_source_model, create_custom_update_model,
                        init_weight_update)
 from .types import (CustomUpdateVarAccess, ParallelismHint, SynapseMatrixConnectivity,
                     SynapseMatrixType, SynapseMatrixWeight, VarAccess, VarAccessDim,
-                    VarAccessMode)
+                    VarAccessMode, get_var_access_dim)
 
 __all__ = [
     "GeNNModel", "BuildError", "CodeError", "GeNNError", "ModelError", "RuntimeStateError",
@@ -31,4 +31,4 @@ __all__ = [
     "create_psm_var_ref", "create_out_post_var_ref", "create_egp_ref",
     "VarAccess", "VarAccessMode", "VarAccessDim", "CustomUpdateVarAccess",
     "SynapseMatrixType", "SynapseMatrixConnectivity", "SynapseMatrixWeight",
-    "ParallelismHint"]
+    "ParallelismHint", "get_var_access_dim"]

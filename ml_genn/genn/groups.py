@@ -56,11 +56,11 @@ class ArrayView:
 
     def push_to_device(self):
         """Copy host values to the device (nothing to do on the CPU backend)."""
-        self.group.model._backend_push(self)
+        self.group.genn_model._backend_push(self)
 
     def pull_from_device(self):
         """Copy device values to the host (nothing to do on the CPU backend)."""
-        self.group.model._backend_pull(self)
+        self.group.genn_model._backend_pull(self)
 
 
 class Variable(ArrayView):
@@ -83,7 +83,7 @@ class Variable(ArrayView):
     @property
     def batched(self):
         return bool(var_dims(self.access) & VarAccessDim.BATCH) and \
-            self.group.model.batch_size > 1
+            self.group.genn_model.batch_size > 1
 
     @property
     def per_element(self):
@@ -93,7 +93,7 @@ class Variable(ArrayView):
     def view(self):
         arr = self._loaded_array
         if self.batched and self.per_element:
-            return arr.reshape(self.group.model.batch_size, -1)
+            return arr.reshape(self.group.genn_model.batch_size, -1)
         return arr
 
     current_view = view
@@ -144,11 +144,11 @@ class ExtraGlobalParameter(ArrayView):
         self.init_values = None
 
     def set_init_values(self, values):
-        dtype = numpy_dtype(self.type, self.group.model.precision)
+        dtype = numpy_dtype(self.type, self.group.genn_model.precision)
         self.init_values = np.ascontiguousarray(np.asarray(values, dtype=dtype).ravel())
-        if self.group.model._loaded:
+        if self.group.genn_model._loaded:
             self._array = self.init_values.copy()
-            self.group.model._rebind(self)
+            self.group.genn_model._rebind(self)
 
     @property
     def view(self):
@@ -168,9 +168,10 @@ class Group:
     kind = "group"
 
     def __init__(self, model, name, snippet, params):
-        self.model = model
+        self.genn_model = model
         self.name = name
         self.snippet = snippet
+        self.model = snippet          # pygenn name: the group's neuron/WU/... model
         self.params = dict(params)
         self.dynamic_params = []
         self._check_params()
@@ -191,7 +192,7 @@ class Group:
 
     def set_param_dynamic(self, name, dynamic=True):
         """Make a parameter changeable after build (``set_dynamic_param_value``)."""
-        self.model._check_not_built(f"set_param_dynamic on '{self.name}'")
+        self.genn_model._check_not_built(f"set_param_dynamic on '{self.name}'")
         if name not in self.params:
             raise ModelError(f"{self.kind} '{self.name}' has no parameter '{name}'")
         if dynamic and name not in self.dynamic_params:
@@ -203,14 +204,14 @@ class Group:
         if name not in self.dynamic_params:
             raise ModelError(f"parameter '{name}' of '{self.name}' is not dynamic: call "
                              f"set_param_dynamic('{name}') before build()")
-        arr = self.model._arrays.get((self.name, "dyn"))
+        arr = self.genn_model._arrays.get((self.name, "dyn"))
         if arr is None:
             raise RuntimeStateError("set_dynamic_param_value needs a loaded model")
         arr[self.dynamic_params.index(name)] = value
         self.params[name] = value
 
     def derived(self):
-        return derived_values(self.snippet, self.params, self.model.dt)
+        return derived_values(self.snippet, self.params, self.genn_model.dt)
 
     def _make_vars(self, decls, values, count_fn, kind, what="variable"):
         values = dict(values or {})
@@ -254,16 +255,16 @@ class NeuronGroup(Group):
     @property
     def spike_recording_data(self):
         """Per batch element, ``(times, ids)`` sorted by time then id."""
-        return self.model._spike_recording_data(self)
+        return self.genn_model._spike_recording_data(self)
 
     @property
     def spike_event_recording_data(self):
         """Per batch element, ``(times, ids)`` of spike-like events."""
-        return self.model._spike_recording_data(self, events=True)
+        return self.genn_model._spike_recording_data(self, events=True)
 
     @property
     def current_spikes(self):
-        return self.model._current_spikes(self)
+        return self.genn_model._current_spikes(self)
 
 
 class SynapseGroup(Group):
@@ -329,15 +330,15 @@ class SynapseGroup(Group):
         order = np.argsort(pre, kind="stable")
         self._user_connectivity = (pre[order].astype(np.uint32),
                                    post[order].astype(np.uint32), order)
-        if self.model._loaded:
-            self.model._upload_sparse(self)
+        if self.genn_model._loaded:
+            self.genn_model._upload_sparse(self)
 
     def _row_lengths(self):
-        return self.model._arrays[(self.name, "rowLength")]
+        return self.genn_model._arrays[(self.name, "rowLength")]
 
     def _sparse_synapse_indices(self):
         row_len = self._row_lengths().astype(np.int64)
-        stride = self.model._sizes[(self.name, "stride")]
+        stride = self.genn_model._sizes[(self.name, "stride")]
         starts = np.repeat(np.arange(row_len.size, dtype=np.int64) * stride, row_len)
         offsets = np.arange(row_len.sum()) - np.repeat(np.cumsum(row_len) - row_len, row_len)
         return starts + offsets
@@ -347,7 +348,7 @@ class SynapseGroup(Group):
         return np.repeat(np.arange(row_len.size, dtype=np.uint32), row_len)
 
     def get_sparse_post_inds(self):
-        ind = self.model._arrays[(self.name, "ind")]
+        ind = self.genn_model._arrays[(self.name, "ind")]
         return ind[self._sparse_synapse_indices()].copy()
 
     def pull_connectivity_from_device(self):
@@ -360,14 +361,14 @@ class SynapseGroup(Group):
         self.set_param_dynamic(name, dynamic)
 
     def set_ps_param_dynamic(self, name, dynamic=True):
-        self.model._check_not_built(f"set_ps_param_dynamic on '{self.name}'")
+        self.genn_model._check_not_built(f"set_ps_param_dynamic on '{self.name}'")
         if name not in self.ps_params:
             raise ModelError(f"postsynaptic model of '{self.name}' has no parameter '{name}'")
         if dynamic and name not in self.psm_dynamic_params:
             self.psm_dynamic_params.append(name)
 
     def set_ps_dynamic_param_value(self, name, value):
-        arr = self.model._arrays.get((self.name, "psm_dyn"))
+        arr = self.genn_model._arrays.get((self.name, "psm_dyn"))
         if name not in self.psm_dynamic_params or arr is None:
             raise ModelError(f"postsynaptic parameter '{name}' of '{self.name}' is not "
                              "dynamic or the model is not loaded")

@@ -172,7 +172,7 @@ class GeNNModel:
         return cu
 
     def _population(self, pop, context):
-        if isinstance(pop, NeuronGroup) and pop.model is self:
+        if isinstance(pop, NeuronGroup) and pop.genn_model is self:
             return pop
         if isinstance(pop, str) and pop in self.neuron_populations:
             return self.neuron_populations[pop]
@@ -220,8 +220,8 @@ class GeNNModel:
         if self.backend_name == "cpu":
             from .backends.cpu import CPUBackend
             return CPUBackend(self)
-        from .backends.cuda import CUDABackend
-        return CUDABackend(self)
+        raise ModelError("the CUDA backend is not available yet; build with backend='cpu' "
+                         "(the default)")
 
     def build(self, path_to_model=".", force_rebuild=False, never_rebuild=False):
         """Generate and compile the model (cached by content)."""

@@ -140,8 +140,8 @@ def _assign_array(g, var, arr):
     else:
         raise ModelError(f"{g.kind} '{g.name}': initial values of '{var.name}' have "
                          f"{values.size} elements but {arr.size} are needed"
-                         + (f" (or {arr.size // g.model.batch_size} shared by every batch "
-                            "element)" if g.model.batch_size > 1 else ""))
+                         + (f" (or {arr.size // g.genn_model.batch_size} shared by every batch "
+                            "element)" if g.genn_model.batch_size > 1 else ""))
 
 
 def _expand_sparse_values(sg, var):

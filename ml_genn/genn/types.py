@@ -65,6 +65,14 @@ def var_dims(access) -> VarAccessDim:
     return VarAccessDim(int(access) & _DIM_MASK)
 
 
+def get_var_access_dim(access, custom_update_dims=None) -> VarAccessDim:
+    """pygenn-style: dims of a variable, or of a custom-update variable
+    when the update's own dims are given."""
+    if custom_update_dims is None:
+        return var_dims(access)
+    return custom_update_var_dims(access, custom_update_dims)
+
+
 def custom_update_var_dims(access, update_dims) -> VarAccessDim:
     """Dims of a custom-update variable: the update's minus those it drops."""
     return VarAccessDim(int(update_dims) & ~(int(access) & _DIM_MASK))

@@ -836,3 +836,15 @@ def test_errors_share_a_base_class():
         assert issubclass(cls, GeNNError)
     assert issubclass(ModelError, ValueError)
     assert issubclass(RuntimeStateError, RuntimeError)
+
+
+def test_array_used_without_subscript(no_compiler):
+    bad = create_neuron_model("BadNeuron", vars=[("V", "scalar")],
+                              extra_global_params=[("Table", "scalar*")],
+                              sim_code="V = Table;")
+    m = GeNNModel("float", "errors_array")
+    m.add_neuron_population("Pop", 2, bad, {}, {"V": 0.0})
+    with pytest.raises(CodeError, match=r"'Table' is an array .*Table\[index\]") as info:
+        m.build()
+    assert info.value.identifier == "Table"
+    assert (info.value.line, info.value.column) == (1, 5)

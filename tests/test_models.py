@@ -120,3 +120,41 @@ def test_double_precision_and_legacy_syntax():
     for _ in range(30):
         expected += (1.0 / 3.0) * 0.1
     np.testing.assert_array_equal(pop.vars["V"].view, expected)
+
+
+def test_sim_code_locals_are_visible_in_threshold_and_reset():
+    """A local declared in sim_code decides the spike and the reset."""
+    model_def = create_neuron_model(
+        "LocalSpike", vars=[("X", "scalar", VarAccess.READ_ONLY), ("Count", "scalar")],
+        sim_code="const bool fire = X > 0.5;\nscalar bump = X * 2.0;",
+        threshold_condition_code="fire",
+        reset_code="Count += bump;")
+    model = GeNNModel("float", "locals")
+    x = np.array([0.0, 1.0, 0.25, 3.0], dtype=np.float32)
+    pop = model.add_neuron_population("P", 4, model_def, {}, {"X": x, "Count": 0.0})
+    pop.spike_recording_enabled = True
+    model.build()
+    model.load(num_recording_timesteps=3)
+    model.run(3)
+    np.testing.assert_array_equal(pop.vars["Count"].view, np.where(x > 0.5, 3 * 2 * x, 0))
+    _, ids = pop.spike_recording_data[0]
+    np.testing.assert_array_equal(ids, [1, 3, 1, 3, 1, 3])
+
+
+def test_compiler_failure_explains_and_attaches_output():
+    """Code that passes our checks but not the C++ compiler (operator % on a
+    floating-point value: our checker does not infer types) gives a
+    BuildError with the compiler output and the path of the source."""
+    from ml_genn.genn import BuildError
+    bad = create_neuron_model("ModuloOnFloat", vars=[("V", "scalar")],
+                              sim_code="V = (scalar)(fmod(V, 2.0) % 3);")
+    model = GeNNModel("float", "compile_failure")
+    model.add_neuron_population("P", 2, bad, {}, {"V": 0.0})
+    with pytest.raises(BuildError) as info:
+        model.build()
+    err = info.value
+    assert "the C++ compiler rejected the generated code" in str(err)
+    assert err.source_path and err.source_path.endswith(".cc")
+    with open(err.source_path) as f:
+        assert "% 3" in f.read()
+    assert "error" in err.compiler_output and err.compiler_output.strip() in str(err)

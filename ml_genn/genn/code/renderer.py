@@ -166,6 +166,10 @@ class Renderer:
             if isinstance(sym, Function):
                 raise CodeError(f"'{node.text}' is a {sym.description} and must be called "
                                 "with '(...)'", line=node.tok.line, column=node.tok.col)
+            if sym.pointer and not isinstance(sym, Local):
+                raise CodeError(f"'{node.text}' is an array ({sym.description}); read one "
+                                f"element with {node.text}[index]", line=node.tok.line,
+                                column=node.tok.col, identifier=node.text)
             return sym.text
         if k == "paren":
             return "(" + self.expr(node.children[0], env) + ")"

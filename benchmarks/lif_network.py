@@ -49,9 +49,15 @@ def make_network(n, syn_per_neuron, seed=1234):
     v0 = rng.uniform(-65.0, -50.0, n)
     drive = rng.uniform(16.0, 20.0, n)
     prob = syn_per_neuron / n
-    counts = rng.binomial(n, prob, n)
-    pre = np.repeat(np.arange(n), counts)
-    post = np.concatenate([np.sort(rng.choice(n, c, replace=False)) for c in counts])
+    if n * n <= 2e7:
+        # every pair independently with probability prob
+        pre, post = np.nonzero(rng.random((n, n)) < prob)
+    else:
+        # large sweeps: targets drawn per row, duplicates dropped (< 1 %)
+        counts = rng.binomial(n, prob, n)
+        keys = np.unique(np.repeat(np.arange(n, dtype=np.int64), counts) * n
+                         + rng.integers(0, n, counts.sum()))
+        pre, post = keys // n, keys % n
     g = rng.uniform(0.0, 0.1, pre.size)
     return v0, drive, pre, post, g
 

@@ -1,0 +1,30 @@
+"""Small records passed from connectivity/initializers to compilers."""
+from collections import namedtuple
+from numbers import Number
+
+ConnectivitySnippet = namedtuple("ConnectivitySnippet",
+                                 ["snippet", "matrix_type", "weight", "delay", "pre_ind",
+                                  "post_ind", "trainable"],
+                                 defaults=[None, None, True])
+
+InitializerSnippet = namedtuple("InitializerSnippet", ["snippet", "param_vals", "egp_vals"],
+                                defaults=[{}, {}])
+
+
+class ConstantValueDescriptor:
+    """A parameter that must be a plain number (stored as ``_<name>``)."""
+
+    def __set_name__(self, owner, name):
+        self.name = f"_{name}"
+        self.public = name
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return getattr(instance, self.name)
+
+    def __set__(self, instance, value):
+        if not isinstance(value, Number):
+            raise RuntimeError(f"'{self.public}' must be a number, got "
+                               f"{type(value).__name__}")
+        setattr(instance, self.name, value)

@@ -1,0 +1,8 @@
+"""Compilers: turn a Network into a runnable engine model."""
+from .compiled_network import CompiledNetwork
+from .compiler import Compiler
+from .few_spike_compiler import CompiledFewSpikeNetwork, FewSpikeCompiler
+from .inference_compiler import CompiledInferenceNetwork, InferenceCompiler
+
+__all__ = ["Compiler", "CompiledFewSpikeNetwork", "CompiledInferenceNetwork",
+           "CompiledNetwork", "FewSpikeCompiler", "InferenceCompiler"]

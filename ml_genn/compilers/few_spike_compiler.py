@@ -1,0 +1,147 @@
+"""FewSpikeCompiler: few-spike (temporally coded) ReLU networks, pipelined.
+
+Each presentation lasts ``k`` steps.  A population at pipeline depth d
+produces the result of the input presented d presentations earlier;
+connections that skip layers are delayed so all inputs of a population
+arrive in the same presentation.
+"""
+from collections import deque
+
+import numpy as np
+
+from ..callbacks import BatchProgressBar
+from ..metrics import Metric, default_metrics
+from ..neurons import FewSpikeRelu, FewSpikeReluInput
+from ..readouts import Var
+from ..synapses import Delta
+from ..utils.callback_list import CallbackList
+from ..utils.data import batch_dataset, get_dataset_size
+from ..utils.module import get_object_mapping
+from ..utils.network import get_network_dag, get_underlying_pop
+from ..utils.value import is_value_constant
+from .compiled_network import CompiledNetwork
+from .compiler import Compiler
+from .inference_compiler import _matrix_priority
+
+
+class CompiledFewSpikeNetwork(CompiledNetwork):
+    def __init__(self, genn_model, neuron_populations, connection_populations,
+                 communicator, k: int, pop_pipeline_depth: dict):
+        super().__init__(genn_model, neuron_populations, connection_populations,
+                         communicator, k)
+        self.k = k
+        self.pop_pipeline_depth = pop_pipeline_depth
+
+    def evaluate(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
+                 callbacks=None):
+        x_size, y_size = get_dataset_size(x), get_dataset_size(y)
+        if x_size is None or y_size is None or x_size != y_size:
+            raise RuntimeError("every input and output must have the same number of "
+                               "examples")
+        x_batches = batch_dataset(x, self.genn_model.batch_size, x_size)
+        y_batches = batch_dataset(y, self.genn_model.batch_size, y_size)
+        inputs, outputs = list(x.keys()), list(y.keys())
+        data = ((list(bx.values()), list(by.values())) for bx, by in zip(x_batches, y_batches))
+        return self.evaluate_batch_iter(inputs, outputs, data, len(x_batches), metrics,
+                                        callbacks)
+
+    def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
+                            metrics="sparse_categorical_accuracy", callbacks=None):
+        """Present batches until the data and every queued label are used up."""
+        single_in = not isinstance(inputs, (list, tuple))
+        single_out = not isinstance(outputs, (list, tuple))
+        in_list = [inputs] if single_in else list(inputs)
+        out_list = [outputs] if single_out else list(outputs)
+        metrics = get_object_mapping(metrics, out_list, Metric, "Metric", default_metrics)
+        depths = {o: self.pop_pipeline_depth[get_underlying_pop(o)] for o in out_list}
+        max_depth = max(depths.values())
+        total = None if num_batches is None else num_batches + max_depth
+        callbacks = [BatchProgressBar()] if callbacks is None else callbacks
+        callback_list = CallbackList(callbacks, compiled_network=self, num_batches=total)
+        labels = {o: deque() for o in out_list}
+        data = iter(data)
+        remaining = True
+        batch_i = 0
+        callback_list.on_test_begin()
+        while True:
+            batch = next(data, None) if remaining else None
+            if batch is None:
+                remaining = False
+                if not any(labels.values()):
+                    break
+            self.genn_model.timestep = 0
+            if batch is not None:
+                batch_x, batch_y = batch
+                batch_x = [batch_x] if single_in else batch_x
+                batch_y = [batch_y] if single_out else batch_y
+                self.set_input(dict(zip(in_list, batch_x)))
+                for o, y in zip(out_list, batch_y):
+                    labels[o].append(np.asarray(y))
+            callback_list.on_batch_begin(batch_i)
+            self.run_steps(self.k, callback_list)
+            for o in out_list:
+                if batch_i >= depths[o] and labels[o]:
+                    y_true = labels[o].popleft()
+                    y_pred = self.get_readout(o)
+                    metrics[o].update(y_true, y_pred[:len(y_true)], self.communicator)
+            callback_list.on_batch_end(batch_i, metrics)
+            batch_i += 1
+        callback_list.on_test_end(metrics)
+        return metrics, callback_list.get_data()
+
+
+class FewSpikeCompiler(Compiler):
+    def __init__(self, k: int = 10, dt: float = 1.0, batch_size: int = 1, rng_seed: int = 0,
+                 kernel_profiling: bool = False, prefer_in_memory_connect: bool = True,
+                 communicator=None, **genn_kwargs):
+        super().__init__(_matrix_priority(prefer_in_memory_connect), dt, batch_size,
+                         rng_seed, kernel_profiling, communicator, **genn_kwargs)
+        self.k = k
+
+    def compile(self, network, name=None, inputs=None, outputs=None, **kwargs):
+        if inputs is None or outputs is None:
+            raise RuntimeError("FewSpikeCompiler.compile needs inputs= and outputs= (the "
+                               "populations data enters and results are read from)")
+        return super().compile(network, name, inputs=inputs, outputs=outputs, **kwargs)
+
+    def pre_compile(self, network, genn_model, inputs=None, outputs=None, **kwargs):
+        inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        for pop in network.populations:
+            if not isinstance(pop.neuron, (FewSpikeRelu, FewSpikeReluInput)):
+                raise NotImplementedError(
+                    f"population '{pop.name}' uses {type(pop.neuron).__name__}; the "
+                    "FewSpikeCompiler only supports FewSpikeRelu and FewSpikeReluInput")
+            if pop.neuron.readout is not None and not isinstance(pop.neuron.readout, Var):
+                raise NotImplementedError(
+                    f"population '{pop.name}': the FewSpikeCompiler only supports the "
+                    f"'var' readout, not {type(pop.neuron.readout).__name__}")
+        for conn in network.connections:
+            if not isinstance(conn.synapse, Delta):
+                raise NotImplementedError(f"connection '{conn.name}': the FewSpikeCompiler "
+                                          "only supports Delta synapses")
+        order = get_network_dag(inputs, outputs)
+        input_pops = {get_underlying_pop(i) for i in inputs}
+        depth, next_depth, conn_delay = {}, {}, {}
+        for pop in order:
+            if pop in input_pops:
+                depth[pop] = next_depth[pop] = 0
+                continue
+            sources = [c().source() for c in pop.incoming_connections]
+            depth[pop] = max(next_depth[s] for s in sources)
+            next_depth[pop] = depth[pop] + 1
+            for c in pop.incoming_connections:
+                conn_delay[c()] = (depth[pop] - next_depth[c().source()]) * self.k
+        return {"depth": depth, "conn_delay": conn_delay}
+
+    def apply_delay(self, genn_pop, conn, delay, compile_state):
+        if not (is_value_constant(delay) and delay == 0):
+            raise NotImplementedError(f"connection '{conn.name}': the FewSpikeCompiler sets "
+                                      "delays itself; connectivity delays must be 0")
+        genn_pop.axonal_delay_steps = compile_state["conn_delay"].get(conn, 0)
+
+    def create_compiled_network(self, genn_model, neuron_populations,
+                                connection_populations, compile_state):
+        return CompiledFewSpikeNetwork(genn_model, neuron_populations,
+                                       connection_populations, self.communicator, self.k,
+                                       compile_state["depth"])

@@ -1,0 +1,35 @@
+"""Non-spiking leaky integrator (typically an output population)."""
+import numpy as np
+
+from ..utils.decorators import network_default_params
+from ..utils.model import NeuronModel
+from ..utils.value import ValueDescriptor
+from .neuron import Neuron
+
+
+class LeakyIntegrate(Neuron):
+    """``V <- Alpha*V + J + Bias`` with ``Alpha = exp(-dt/tau_mem)`` and
+    ``J = Isyn`` (or ``(1 - Alpha)*Isyn`` when ``scale_i``). Never spikes.
+
+    GeNN names: var ``V``; params ``Alpha``, ``Bias``. Output var ``V``.
+    """
+    v = ValueDescriptor("V")
+    bias = ValueDescriptor("Bias")
+    tau_mem = ValueDescriptor(("Alpha", lambda val, dt: np.exp(-dt / val)))
+
+    @network_default_params
+    def __init__(self, v=0.0, bias=0.0, tau_mem=20.0, scale_i: bool = False,
+                 readout=None, **kwargs):
+        super().__init__(readout, **kwargs)
+        self.v = v
+        self.bias = bias
+        self.tau_mem = tau_mem
+        self.scale_i = scale_i
+
+    def get_model(self, population, dt, batch_size):
+        genn_model = {
+            "params": [("Alpha", "scalar"), ("Bias", "scalar")],
+            "vars": [("V", "scalar")],
+            "sim_code": ("V = (Alpha * V) + ((1.0 - Alpha) * Isyn) + Bias;" if self.scale_i
+                         else "V = (Alpha * V) + Isyn + Bias;")}
+        return NeuronModel.from_val_descriptors(genn_model, "V", self, dt)

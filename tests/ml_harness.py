@@ -1,6 +1,10 @@
-"""Drive ml_genn neuron/synapse models directly through the engine (no
-compiler): each population gets a current source whose per-(batch, neuron)
-current is set before every step, and variables are sampled after it."""
+"""Test helpers for ml_genn models.
+
+``Harness`` drives ml_genn neuron/synapse models directly through the engine
+(no compiler): each population gets a current source whose per-(batch,
+neuron) current is set before every step, and variables are sampled after
+it. ``ref_lif``/``ref_if`` are NumPy references written from the equations
+of the API spec (§3.3-3.8)."""
 import numpy as np
 
 from ml_genn.genn import (GeNNModel, VarAccess, create_current_source_model,
@@ -10,6 +14,7 @@ from ml_genn.genn import (GeNNModel, VarAccess, create_current_source_model,
 CURRENT = create_current_source_model(
     "MlTestCurrent", vars=[("I", "scalar", VarAccess.READ_ONLY_DUPLICATE)],
     injection_code="injectCurrent(I);")
+f32 = np.float32
 
 
 class Harness:
@@ -79,6 +84,52 @@ class Harness:
             for key, name in record:
                 out[(key, name)].append(self.var(key, name))
         return {kv: np.array(v) for kv, v in out.items()}
+
+def ref_lif(current, vth, vreset, alpha, v0=0.0, tau_refrac=None, relative_reset=True,
+            integrate_during_refrac=True, scale_i=False, dt=1.0, beta=None, rho=None,
+            bias=0.0, spiking=True):
+    """LIF / ALIF / IF / LI reference. ``current``: (steps, batch, n).
+    Returns V after each step, the pre-reset V, spikes and A."""
+    steps, batch, n = current.shape
+    alpha, dt = f32(alpha), f32(dt)
+    vth, vreset = f32(vth), f32(vreset)
+    V = np.broadcast_to(f32(v0), (batch, n)).astype(f32)
+    R = np.zeros((batch, n), f32)
+    A = np.zeros((batch, n), f32)
+    out = {k: np.zeros((steps, batch, n), f32) for k in ("V", "Vpre", "A")}
+    out["spikes"] = np.zeros((steps, batch, n), bool)
+    for s in range(steps):
+        J = (f32(1.0) - alpha) * current[s] if scale_i else current[s]
+        if tau_refrac is None:
+            V = alpha * V + J
+        elif integrate_during_refrac:
+            V = alpha * V + J
+            R = np.where(R > 0, R - dt, R)
+        else:
+            refrac = R > 0
+            R = np.where(refrac, R - dt, R)
+            V = np.where(refrac, V, alpha * V + J)
+        V = V + f32(bias) if bias else V
+        if beta is not None:
+            A = f32(rho) * A
+        out["Vpre"][s] = V
+        if spiking:
+            thresh = vth + f32(beta) * A if beta is not None else vth
+            spike = V >= thresh
+            if tau_refrac is not None:
+                spike &= R <= 0
+            V = np.where(spike, V - (vth - vreset) if relative_reset else vreset, V)
+            if beta is not None:
+                A = np.where(spike, A + f32(1.0), A)
+            if tau_refrac is not None:
+                R = np.where(spike, f32(tau_refrac), R)
+            out["spikes"][s] = spike
+        out["V"][s], out["A"][s] = V, A
+    return out
+
+
+def ref_if(current, vth, vreset, v0=0.0):
+    return ref_lif(current, vth, vreset, 1.0, v0=v0, relative_reset=False)
 
 
 def spike_raster(ng, batch_size, steps, n, dt=1.0):

@@ -1,6 +1,5 @@
 """ml_genn callbacks, CallbackList, filters, serialisers and communicators."""
 import logging
-import warnings
 
 import numpy as np
 import pytest
@@ -603,6 +602,11 @@ def test_spike_recorder_errors(net_pops):
     net = FakeCompiled(1, {a: FakeNeuronGroup(spikes=[])})
     with pytest.raises(RuntimeError, match="num_recording_timesteps"):
         CallbackList([SpikeRecorder(a)], compiled_network=net)
+    net = FakeCompiled(1, {b: FakeNeuronGroup()}, num_recording_timesteps=5)
+    with pytest.raises(RuntimeError, match="not part of this compiled network"):
+        CallbackList([SpikeRecorder(a)], compiled_network=net)
+    with pytest.raises(RuntimeError, match="not part of this compiled network"):
+        CallbackList([VarRecorder(a, "v")], compiled_network=net)
 
 
 def test_conn_var_recorder(net_pops):

@@ -19,10 +19,10 @@ from ml_genn.neurons import (AdaptiveLeakyIntegrateFire, BinarySpikeInput, FewSp
 from ml_genn.neurons.input import InputBase
 from ml_genn.readouts import SpikeCount
 from ml_genn.synapses import Delta, Exponential, Synapse, default_synapses
-from ml_genn.utils.data import PreprocessedSpikes, preprocess_spikes
+from ml_genn.utils.data import preprocess_spikes
 from ml_genn.utils.value import get_genn_var_name
 
-from ml_harness import Harness, spike_raster
+from ml_harness import Harness, ref_if, ref_lif, spike_raster
 
 f32 = np.float32
 
@@ -35,56 +35,6 @@ def fake_pop(shape, name="P", sources=()):
 
 def model_of(neuron, shape=(4,), dt=1.0, batch_size=1):
     return neuron.get_model(fake_pop(shape), dt, batch_size)
-
-
-# ---------------------------------------------------------------------------
-# NumPy references (spec §3.3-3.8)
-# ---------------------------------------------------------------------------
-def ref_lif(current, vth, vreset, alpha, v0=0.0, tau_refrac=None, relative_reset=True,
-            integrate_during_refrac=True, scale_i=False, dt=1.0, beta=None, rho=None,
-            bias=0.0, spiking=True):
-    """LIF / ALIF / IF / LI reference. ``current``: (steps, batch, n).
-    Returns V after each step, the pre-reset V, spikes and A."""
-    steps, batch, n = current.shape
-    alpha, dt = f32(alpha), f32(dt)
-    vth, vreset = f32(vth), f32(vreset)
-    V = np.broadcast_to(f32(v0), (batch, n)).astype(f32)
-    R = np.zeros((batch, n), f32)
-    A = np.zeros((batch, n), f32)
-    out = {k: np.zeros((steps, batch, n), f32) for k in ("V", "Vpre", "A")}
-    out["spikes"] = np.zeros((steps, batch, n), bool)
-    for s in range(steps):
-        J = (f32(1.0) - alpha) * current[s] if scale_i else current[s]
-        if tau_refrac is None:
-            V = alpha * V + J
-        elif integrate_during_refrac:
-            V = alpha * V + J
-            R = np.where(R > 0, R - dt, R)
-        else:
-            refrac = R > 0
-            R = np.where(refrac, R - dt, R)
-            V = np.where(refrac, V, alpha * V + J)
-        V = V + f32(bias) if bias else V
-        if beta is not None:
-            A = f32(rho) * A
-        out["Vpre"][s] = V
-        if spiking:
-            thresh = vth + f32(beta) * A if beta is not None else vth
-            spike = V >= thresh
-            if tau_refrac is not None:
-                spike &= R <= 0
-            V = np.where(spike, V - (vth - vreset) if relative_reset else vreset, V)
-            if beta is not None:
-                A = np.where(spike, A + f32(1.0), A)
-            if tau_refrac is not None:
-                R = np.where(spike, f32(tau_refrac), R)
-            out["spikes"][s] = spike
-        out["V"][s], out["A"][s] = V, A
-    return out
-
-
-def ref_if(current, vth, vreset, v0=0.0):
-    return ref_lif(current, vth, vreset, 1.0, v0=v0, relative_reset=False)
 
 
 # ---------------------------------------------------------------------------
@@ -319,7 +269,6 @@ def test_binary_spike_input(inputs, key):
 
 def test_poisson_input_rates(inputs):
     _, _, _, traces, rasters = inputs
-    p = 1.0 - np.exp(-POISSON_RATES)
     for key, rates_b in (("poisson", [POISSON_RATES, POISSON_RATES[::-1]]),
                          ("poisson_signed", [None, POISSON_RATES])):
         for b, rates in enumerate(rates_b):
@@ -824,3 +773,147 @@ def test_descriptor_errors():
         IntegrateFire(v_thresh=object())
     lif = LeakyIntegrateFire(v=Normal(0.0, 1.0))
     assert isinstance(lif.v, Normal)
+
+
+# ---------------------------------------------------------------------------
+# End to end through InferenceCompiler
+# ---------------------------------------------------------------------------
+def _predict(build, x, evaluate_timesteps, batch_size=1, **kwargs):
+    from ml_genn.compilers import InferenceCompiler
+    from ml_genn.network import Network
+    net = Network()
+    with net:
+        inp, out = build()
+    compiled = InferenceCompiler(evaluate_timesteps=evaluate_timesteps,
+                                 batch_size=batch_size, **kwargs).compile(net)
+    with compiled:
+        result, _ = compiled.predict({inp: x}, [out], callbacks=[])
+    return result[out]
+
+
+def _dense_net(input_neuron, w, output_neuron):
+    from ml_genn.connection import Connection
+    from ml_genn.connectivity import Dense
+    from ml_genn.population import Population
+
+    def build():
+        inp = Population(input_neuron, w.shape[0])
+        out = Population(output_neuron, w.shape[1])
+        Connection(inp, out, Dense(w))
+        return inp, out
+    return build
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_e2e_binary_spike_input_signed_and_unsigned(batch_size):
+    rng = np.random.default_rng(21)
+    w = rng.integers(-4, 5, (6, 3)).astype(float)
+    x = rng.integers(-2, 3, (5, 6)).astype(float)
+    got = _predict(_dense_net(BinarySpikeInput(), w,
+                              IntegrateFire(v_thresh=1e9, readout="var")), x, 2, batch_size)
+    np.testing.assert_array_equal(got, (x > 0) @ w)      # exactly one copy after 2 steps
+    got = _predict(_dense_net(BinarySpikeInput(signed_spikes=True), w,
+                              IntegrateFire(v_thresh=1e9, readout="var")), x, 4, batch_size)
+    np.testing.assert_array_equal(got, 3 * (np.sign(x) @ w))
+
+
+def test_e2e_signed_poisson_input():
+    rng = np.random.default_rng(22)
+    w = rng.integers(-4, 5, (8, 3)).astype(float)
+    x = rng.choice([-30.0, 0.0, 30.0], (3, 8))     # event probability 1 - e^-30 per step
+    got = _predict(_dense_net(PoissonInput(signed_spikes=True), w,
+                              IntegrateFire(v_thresh=1e9, readout="var")), x, 5, 2)
+    np.testing.assert_array_equal(got, 4 * (np.sign(x) @ w))
+    got = _predict(_dense_net(PoissonInput(), w,
+                              IntegrateFire(v_thresh=1e9, readout="var")), x, 5, 2)
+    np.testing.assert_array_equal(got, 4 * ((x > 0) @ w))
+
+
+def test_e2e_time_varying_binary_input():
+    rng = np.random.default_rng(23)
+    frames, frame_steps, steps = 3, 2, 9
+    w = rng.integers(-4, 5, (5, 2)).astype(float)
+    x = rng.integers(0, 2, (3, frames, 5)).astype(float)       # 3 examples, batches of 2
+    got = _predict(_dense_net(BinarySpikeInput(input_frames=frames,
+                                               input_frame_timesteps=frame_steps), w,
+                              IntegrateFire(v_thresh=1e9, readout="var")), x, steps, 2)
+    f = frame_index(steps - 1, frames, frame_steps)            # steps 0..T-2 are delivered
+    np.testing.assert_array_equal(got, x[:, f].sum(axis=1) @ w)
+
+
+def test_e2e_spike_input():
+    w = np.array([[1.0, 2.0], [0.5, -1.0], [4.0, 0.0]])
+    examples = [preprocess_spikes(np.array([0.0, 1.0, 2.5, 7.0]), np.array([0, 0, 2, 1]), 3),
+                preprocess_spikes(np.array([3.0]), np.array([1]), 3),
+                preprocess_spikes(np.array([0.2, 0.4, 0.6]), np.array([2, 2, 2]), 3)]
+    got = _predict(_dense_net(SpikeInput(max_spikes=20), w,
+                              IntegrateFire(v_thresh=1e9, readout="var")),
+                   examples, 6, 2)
+    # spikes emitted at steps <= 4 reach the output within 6 steps
+    counts = np.array([[2, 0, 1], [0, 1, 0], [0, 0, 3]])
+    np.testing.assert_array_equal(got, counts @ w)
+
+
+@pytest.mark.parametrize("readout", ["var", "spike_count", "avg_var", "sum_var", "max_var",
+                                     "first_spike_time", "avg_var_exp_weight"])
+def test_e2e_lif_readouts_with_resets_between_batches(readout):
+    rng = np.random.default_rng(24)
+    steps, dt = 25, 0.5
+    w = (rng.uniform(0, 0.4, (6, 4)) * np.array([1.0, 1.0, 0.1, 0.5])).astype(f32)
+    x = rng.integers(0, 2, (5, 6)).astype(float)
+    got = _predict(_dense_net(BinarySpikeInput(), w,
+                              LeakyIntegrateFire(tau_mem=4.0, tau_refrac=1.0,
+                                                 readout=readout)),
+                   x, steps, 3, dt=dt)
+    current = np.zeros((steps, len(x), 4), f32)
+    for i, xi in enumerate(x):     # spikes of step s-1 arrive in step s; sum in w's order
+        row = np.zeros(4, f32)
+        for j in np.nonzero(xi > 0)[0]:
+            row = row + w[j]
+        current[1:, i] = row
+    ref = ref_lif(current, 1.0, 0.0, np.exp(-dt / 4.0), tau_refrac=1.0, dt=dt)
+    assert ref["spikes"].any() and not ref["spikes"].all()
+    t = np.arange(steps)[:, None, None] * dt
+    expected = {
+        "var": ref["V"][-1],
+        "spike_count": ref["spikes"].sum(axis=0),
+        "avg_var": (ref["Vpre"] / f32(steps)).sum(axis=0),
+        "sum_var": ref["Vpre"].sum(axis=0),
+        "max_var": np.maximum(ref["Vpre"].max(axis=0), 0),
+        "first_spike_time": np.where(ref["spikes"].any(axis=0),
+                                     -np.argmax(ref["spikes"], axis=0) * dt,
+                                     -np.finfo(f32).max),
+        "avg_var_exp_weight": (np.exp(-t / (dt * steps)) * ref["Vpre"] / steps).sum(axis=0),
+    }[readout]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_e2e_exponential_synapse_and_integrate_fire_input():
+    from ml_genn.compilers import InferenceCompiler
+    from ml_genn.connection import Connection
+    from ml_genn.connectivity import Dense
+    from ml_genn.network import Network
+    from ml_genn.population import Population
+    w = np.array([[0.5, 1.0], [2.0, -1.0]])
+    x = np.array([[1.0, 0.0], [0.4, 0.6], [0.0, 0.3]])
+    steps, tau = 12, 3.0
+    net = Network()
+    with net:
+        inp = Population(IntegrateFireInput(v_thresh=1.0), 2)
+        out = Population(LeakyIntegrate(tau_mem=1e9, readout="var"), 2)
+        Connection(inp, out, Dense(w), synapse=Exponential(tau=tau))
+    compiled = InferenceCompiler(evaluate_timesteps=steps, batch_size=2,
+                                 reset_in_syn_between_batches=True).compile(net)
+    with compiled:
+        got, _ = compiled.predict({inp: x}, [out], callbacks=[])
+    # reference: IF input spikes, then the exponential synapse into a (non-leaky) LI
+    ref = ref_if(np.repeat(x[None].astype(f32), steps, axis=0), 1.0, 0.0)
+    decay = np.exp(-1.0 / tau)
+    in_syn = np.zeros((len(x), 2))
+    V = np.zeros((len(x), 2))
+    for s in range(1, steps):
+        in_syn += ref["spikes"][s - 1] @ w
+        V += in_syn
+        in_syn *= decay
+    assert ref["spikes"].sum() > 5
+    np.testing.assert_allclose(got[out], V, rtol=1e-5)

@@ -4,7 +4,7 @@ from .checkpoint import Checkpoint
 from .conn_var_recorder import ConnVarRecorder
 from .custom_update import (CustomUpdateOnBatchBegin, CustomUpdateOnBatchEnd,
                             CustomUpdateOnEpochBegin, CustomUpdateOnEpochEnd,
-                            CustomUpdateOnTimestepBegin, CustomUpdateOnTimestepEnd)
+                            CustomUpdateOnTimestepBegin, CustomUpdateOnTimestepEnd)  # noqa: F401
 from .optimiser_param_schedule import OptimiserParamSchedule
 from .progress_bar import BatchProgressBar
 from .spike_recorder import SpikeRecorder

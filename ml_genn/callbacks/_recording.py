@@ -61,6 +61,15 @@ class PerExampleRecorder:
         return self.key, data
 
 
+def get_group(groups, obj, what):
+    """The engine group of ``obj`` in a compiled network's dict."""
+    try:
+        return groups[obj]
+    except KeyError:
+        raise RuntimeError(f"{what} '{obj.name}' is not part of this compiled "
+                           f"network") from None
+
+
 def warn_shared_neuron(what, neuron_filter_given):
     if neuron_filter_given:
         warn(f"{what} is shared by all neurons: the neuron filter is ignored",

@@ -1,7 +1,7 @@
 """Record a weight-update variable of a dense connection every time step."""
 import numpy as np
 
-from ._recording import PerExampleRecorder, var_layout
+from ._recording import PerExampleRecorder, get_group, var_layout
 from .callback import Callback
 from ..genn import SynapseMatrixConnectivity
 from ..utils.filter import ExampleFilter, get_neuron_filter_mask
@@ -31,7 +31,7 @@ class ConnVarRecorder(PerExampleRecorder, Callback):
         self._trg_filter = trg_neuron_filter
 
     def set_params(self, data=None, compiled_network=None, num_examples=None, **kwargs):
-        sg = compiled_network.connection_populations[self._conn]
+        sg = get_group(compiled_network.connection_populations, self._conn, "connection")
         connectivity = int(getattr(sg.matrix_type, "value", sg.matrix_type))
         if not connectivity & int(SynapseMatrixConnectivity.DENSE):
             raise NotImplementedError(f"ConnVarRecorder only supports DENSE connectivity; "
@@ -60,4 +60,4 @@ class ConnVarRecorder(PerExampleRecorder, Callback):
                             self._num_src, self._num_trg)
         rows = self._select_rows(rows, self._batched)
         rows = rows[:, self._src_mask][:, :, self._trg_mask]
-        self._store(np.array(rows, copy=True))
+        self._store(rows)   # boolean indexing / repeat made a copy

@@ -1,6 +1,7 @@
 """Record the spikes of a population, per example."""
 import numpy as np
 
+from ._recording import get_group
 from .callback import Callback
 from ..utils.filter import ExampleFilter, get_neuron_filter_mask
 from ..utils.network import get_underlying_pop
@@ -51,10 +52,10 @@ class SpikeRecorder(Callback):
                                "num_recording_timesteps (spike recording buffers)")
         if self._neuron_mask is None:
             self._neuron_mask = get_neuron_filter_mask(self._neuron_filter, self._pop.shape)
+        get_group(compiled_network.neuron_populations, self._pop, "population")
         self._compiled_network = compiled_network
         self._batch_size = compiled_network.genn_model.batch_size
         self._num_examples = num_examples
-        self._batch = 0
         self._pull = False
         if self._record_counts:
             self._counts = []
@@ -64,9 +65,6 @@ class SpikeRecorder(Callback):
 
     def set_first(self):
         self._pull = True
-
-    def on_batch_begin(self, batch: int):
-        self._batch = batch
 
     def on_batch_end(self, batch: int, metrics):
         cn = self._compiled_network

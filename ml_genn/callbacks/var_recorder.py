@@ -1,7 +1,7 @@
 """Record a neuron variable of a population every time step."""
 import numpy as np
 
-from ._recording import PerExampleRecorder, var_layout, warn_shared_neuron
+from ._recording import PerExampleRecorder, get_group, var_layout, warn_shared_neuron
 from .callback import Callback
 from ..utils.filter import ExampleFilter, get_neuron_filter_mask
 from ..utils.network import get_underlying_pop
@@ -44,7 +44,7 @@ class VarRecorder(PerExampleRecorder, Callback):
                              else get_neuron_filter_mask(neuron_filter, self._pop.shape))
 
     def set_params(self, data=None, compiled_network=None, num_examples=None, **kwargs):
-        genn_pop = compiled_network.neuron_populations[self._pop]
+        genn_pop = get_group(compiled_network.neuron_populations, self._pop, "population")
         if self._var not in genn_pop.vars:
             raise RuntimeError(f"VarRecorder: the compiled model of population "
                                f"'{self._pop.name}' has no variable '{self._var}'; it has "
@@ -68,4 +68,4 @@ class VarRecorder(PerExampleRecorder, Callback):
         rows = self._select_rows(rows, self._batched)
         if self._per_neuron:
             rows = rows[:, self._neuron_mask]
-        self._store(np.array(rows, copy=True))
+        self._store(rows)   # boolean indexing / repeat made a copy

@@ -43,7 +43,7 @@ class CompiledNetwork:
 
     def run_steps(self, n, callback_list=None):
         """Run n steps: one native call unless a callback wants every step."""
-        if callback_list is not None and getattr(callback_list, "needs_timesteps", True):
+        if callback_list is not None and callback_list.needs_timesteps:
             for _ in range(n):
                 self.step_time(callback_list)
         else:

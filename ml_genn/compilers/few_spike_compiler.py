@@ -134,6 +134,13 @@ class FewSpikeCompiler(Compiler):
                 conn_delay[c()] = (depth[pop] - next_depth[c().source()]) * self.k
         return {"depth": depth, "conn_delay": conn_delay}
 
+    def build_neuron_model(self, pop, model, compile_state):
+        model = super().build_neuron_model(pop, model, compile_state)
+        if pop.neuron.readout is not None:
+            model = pop.neuron.readout.add_readout_logic(model, example_timesteps=self.k,
+                                                         dt=self.dt)
+        return model
+
     def apply_delay(self, genn_pop, conn, delay, compile_state):
         if not (is_value_constant(delay) and delay == 0):
             raise NotImplementedError(f"connection '{conn.name}': the FewSpikeCompiler sets "

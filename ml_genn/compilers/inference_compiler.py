@@ -29,12 +29,14 @@ def _default_callbacks(callbacks):
 class CompiledInferenceNetwork(CompiledNetwork):
     def __init__(self, genn_model, neuron_populations, connection_populations,
                  communicator, evaluate_timesteps: int, base_callbacks: list,
-                 reset_time_between_batches: bool = True):
+                 reset_time_between_batches: bool = True,
+                 reset_spikes_between_batches: bool = True):
         super().__init__(genn_model, neuron_populations, connection_populations,
                          communicator, evaluate_timesteps)
         self.evaluate_timesteps = evaluate_timesteps
         self.base_callbacks = base_callbacks
         self.reset_time_between_batches = reset_time_between_batches
+        self.reset_spikes_between_batches = reset_spikes_between_batches
 
     def evaluate(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
                  callbacks=None):
@@ -108,6 +110,10 @@ class CompiledInferenceNetwork(CompiledNetwork):
 
     def _run_batch(self, batch_i, batch_x, callback_list):
         callback_list.on_batch_begin(batch_i)      # includes the Reset custom update
+        if self.reset_spikes_between_batches:
+            # Spikes of the previous example's last step would otherwise reach
+            # this example's first step (upstream mlGeNN lets them through).
+            self.genn_model.reset_spike_queues()
         if self.reset_time_between_batches:
             self.reset_time()
         self.set_input(batch_x)
@@ -164,4 +170,5 @@ class InferenceCompiler(Compiler):
         return CompiledInferenceNetwork(genn_model, neuron_populations,
                                         connection_populations, self.communicator,
                                         self.evaluate_timesteps, base_callbacks,
-                                        self.reset_time_between_batches)
+                                        self.reset_time_between_batches,
+                                        self.reset_vars_between_batches)

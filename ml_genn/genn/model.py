@@ -60,7 +60,7 @@ class GeNNModel:
         self._arrays = {}
         self._sizes = {}
         self._timestep = 0
-        self._rng_step = 0
+        self._step = 0
         self._num_recording_timesteps = 0
         self.source_path = None
         self.build_time = None
@@ -264,7 +264,7 @@ class GeNNModel:
         load_model(self)
         self._loaded = True
         self._timestep = 0
-        self._rng_step = 0
+        self._step = 0
 
     def unload(self):
         self._lib = None
@@ -295,11 +295,20 @@ class GeNNModel:
         if n_steps == 0:
             return
         threads = self.num_threads or os.cpu_count() or 1
-        self._lib.mg_run(ctypes.c_uint64(self._timestep), ctypes.c_uint64(self._rng_step),
+        self._lib.mg_run(ctypes.c_uint64(self._timestep), ctypes.c_uint64(self._step),
                          ctypes.c_uint32(n_steps),
                          ctypes.c_uint32(self._num_recording_timesteps), ctypes.c_int(threads))
         self._timestep += n_steps
-        self._rng_step += n_steps
+        self._step += n_steps
+
+    def reset_spike_queues(self):
+        """Forget spikes and delayed input still in flight (spike queues,
+        spike-like event queues and dendritic delay rings), so the next step
+        starts as after load().  Used between independent examples."""
+        self._check_loaded("reset_spike_queues")
+        for (group, field), arr in self._arrays.items():
+            if field in ("spkCnt", "evntCnt", "denDelay"):
+                arr[:] = 0
 
     @property
     def timestep(self):
@@ -348,7 +357,7 @@ class GeNNModel:
     def _current_spikes(self, ng):
         self._check_loaded("current_spikes")
         slots = ng.num_delay_slots
-        slot = (self._timestep - 1) % slots if self._timestep > 0 else 0
+        slot = (self._step - 1) % slots if self._step > 0 else 0
         cnt = self._arrays[(ng.name, "spkCnt")].reshape(self.batch_size, slots)[:, slot]
         spk = self._arrays[(ng.name, "spk")].reshape(self.batch_size, slots, ng.num_neurons)
         out = [np.sort(spk[b, slot, :cnt[b]]) for b in range(self.batch_size)]

@@ -23,7 +23,8 @@ class MeanSquareError(Loss):
         model.prepend_sim_code(
             f"""
             const int mseStep = ((int)round(t / dt)) % {example_timesteps};
-            const scalar yTrue = YTrue[(batch * {example_timesteps} * num_neurons) + (mseStep * num_neurons) + id];
+            const scalar yTrue = YTrue[(batch * {example_timesteps} * num_neurons)
+                                       + (mseStep * num_neurons) + id];
             """)
 
     def set_target(self, genn_pop, y_true, shape, batch_size: int, example_timesteps: int):

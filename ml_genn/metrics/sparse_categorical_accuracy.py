@@ -25,8 +25,9 @@ class SparseCategoricalAccuracy(Metric):
             raise RuntimeError(f"SparseCategoricalAccuracy needs predictions of shape "
                                f"(examples, classes); got {y_pred.shape}")
         if y_true.shape[:1] != y_pred.shape[:1]:
-            raise RuntimeError(f"SparseCategoricalAccuracy: {y_true.shape[0] if y_true.ndim else 1} "
-                               f"labels for {y_pred.shape[0]} predictions")
+            num_labels = y_true.shape[0] if y_true.ndim else 1
+            raise RuntimeError(f"SparseCategoricalAccuracy: {num_labels} labels for "
+                               f"{y_pred.shape[0]} predictions")
         pred = np.argmax(y_pred.reshape(y_pred.shape[0], -1), axis=1)
         correct = int(np.sum(pred == y_true.reshape(pred.shape)))
         total = int(len(y_true))

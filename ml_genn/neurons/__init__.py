@@ -3,7 +3,7 @@ from .adaptive_leaky_integrate_fire import AdaptiveLeakyIntegrateFire
 from .binary_spike_input import BinarySpikeInput
 from .few_spike_relu import FewSpikeRelu
 from .few_spike_relu_input import FewSpikeReluInput
-from .input import Input, InputBase
+from .input import Input, InputBase  # noqa: F401 (InputBase: for user input neurons)
 from .integrate_fire import IntegrateFire
 from .integrate_fire_input import IntegrateFireInput
 from .leaky_integrate import LeakyIntegrate

@@ -172,7 +172,7 @@ class CPUBackend(Backend):
         out = [f"// ==== Neuron population '{ng.name}' (model '{snippet.class_name}'), "
                f"{n} neurons ====",
                f"static void mg_neuron_update_{c_ident(ng.name)}(unsigned int batch, "
-               f"timepoint t, uint64_t timestep, uint64_t rng_step, unsigned int rec_slot) {{"]
+               f"timepoint t, uint64_t timestep, uint64_t step, unsigned int rec_slot) {{"]
         pre = []
         for v in ng.vars.values():
             if v.name in used:
@@ -181,7 +181,7 @@ class CPUBackend(Backend):
         for sg in ng.in_syn:
             pre.append(f"scalar* __restrict const _p_{self._array_name(sg.name, 'inSyn')} = "
                        f"{self._array_name(sg.name, 'inSyn')} + batch * {n}u;")
-        slot_expr = f"(unsigned int)(timestep % {slots}u)" if slots > 1 else "0u"
+        slot_expr = f"(unsigned int)(step % {slots}u)" if slots > 1 else "0u"
         pre.append(f"const unsigned int _slot = {slot_expr};")
         spk = self._array_name(ng.name, "spk")
         pre.append(f"uint32_t* __restrict const _spk = {spk} + (batch * {slots}u + _slot) * {n}u;")
@@ -201,7 +201,7 @@ class CPUBackend(Backend):
         inner = []
         if rng:
             inner.append(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
-                         f"{self.stream('neuron', ng.name)}u, batch * {n}u + id, rng_step);")
+                         f"{self.stream('neuron', ng.name)}u, batch * {n}u + id, step);")
         for v in ng.vars.values():
             if v.name in used:
                 spec = self._spec(ng.name, v.name)
@@ -358,7 +358,7 @@ class CPUBackend(Backend):
             den = self._array_name(sg.name, "denDelay")
             ds = sg.max_dendritic_delay_timesteps
             body.append(f"scalar* __restrict const _den = {den} + (batch * {ds}u + "
-                        f"(unsigned int)(timestep % {ds}u)) * {n}u;")
+                        f"(unsigned int)(step % {ds}u)) * {n}u;")
             body.append("inSyn += _den[id];")
             body.append("_den[id] = 0;")
         for v in sg.psm_vars.values():
@@ -432,7 +432,7 @@ class CPUBackend(Backend):
                f"{sg.matrix_type.name}, weight update '{wu.class_name}', postsynaptic "
                f"'{sg.ps_initialiser.snippet.class_name}') ====",
                f"static void mg_synapse_update_{c_ident(sg.name)}(unsigned int batch, "
-               f"timepoint t, uint64_t timestep, uint64_t rng_step) {{"]
+               f"timepoint t, uint64_t timestep, uint64_t step) {{"]
         pre = [f"scalar* __restrict const _out = {self._array_name(sg.name, 'inSyn')} + "
                f"batch * {npost}u;"]
         if (sg.name, "outPre") in self._array_index:
@@ -442,9 +442,9 @@ class CPUBackend(Backend):
             ds = sg.max_dendritic_delay_timesteps
             pre.append(f"scalar* __restrict const _den = {self._array_name(sg.name, 'denDelay')}"
                        f" + batch * {ds * npost}u;")
-            pre.append(f"const unsigned int _denPtr = (unsigned int)(timestep % {ds}u);")
+            pre.append(f"const unsigned int _denPtr = (unsigned int)(step % {ds}u);")
         # spikes emitted d+1 steps ago
-        slot = f"(unsigned int)((timestep + {slots - 1 - d}u) % {slots}u)" if slots > 1 else "0u"
+        slot = f"(unsigned int)((step + {slots - 1 - d}u) % {slots}u)" if slots > 1 else "0u"
         pre.append(f"const unsigned int _readSlot = {slot};")
         pre.append(f"const uint32_t _numSpikes = {src}_spkCnt[batch * {slots}u + _readSlot];")
         pre.append(f"const uint32_t* __restrict const _spikes = {src}_spk + "
@@ -579,7 +579,7 @@ class CPUBackend(Backend):
         code, _, env = self._render_wu(sg, conn, weight, wu.post_spike_syn_code, ctx)
         trg = c_ident(sg.trg.name)
         slots = sg.trg.num_delay_slots
-        slot = f"(unsigned int)((timestep + {slots - 1}u) % {slots}u)" if slots > 1 else "0u"
+        slot = f"(unsigned int)((step + {slots - 1}u) % {slots}u)" if slots > 1 else "0u"
         lines = ["// postsynaptic learning: synapses onto neurons that spiked last step",
                  f"const unsigned int _postSlot = {slot};",
                  f"const uint32_t _numPostSpikes = {trg}_spkCnt[batch * {slots}u + _postSlot];",
@@ -619,17 +619,19 @@ class CPUBackend(Backend):
     def _step_and_run(self):
         m = self.model
         lines = ["// ==== one time step of one batch element ====",
-                 "static void mg_step(unsigned int batch, uint64_t timestep, uint64_t rng_step, "
+                 "static void mg_step(unsigned int batch, uint64_t timestep, uint64_t step, "
                  "unsigned int rec_slot) {",
                  f"    const timepoint t = (timepoint)((double)timestep * {m.dt!r});"]
         for sg in m.synapse_populations.values():
-            lines.append(f"    mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, rng_step);")
+            lines.append(f"    mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, step);")
         for ng in m.neuron_populations.values():
-            lines.append(f"    mg_neuron_update_{c_ident(ng.name)}(batch, t, timestep, rng_step, "
+            lines.append(f"    mg_neuron_update_{c_ident(ng.name)}(batch, t, timestep, step, "
                          "rec_slot);")
         lines += ["}", "",
-                  "// Run n_steps steps; recording slot = timestep % num_rec.",
-                  'extern "C" void mg_run(uint64_t timestep, uint64_t rng_step, uint32_t n_steps, '
+                  "// Run n_steps steps.  timestep gives t and the recording slot (timestep % num_rec);",
+                  "// step counts every step since load() and is never reset: it indexes the",
+                  "// spike queues and delay rings and keys the random streams.",
+                  'extern "C" void mg_run(uint64_t timestep, uint64_t step, uint32_t n_steps, '
                   "uint32_t num_rec, int num_threads) {"]
         if self.B > 1:
             lines.append("    #pragma omp parallel for schedule(static) num_threads(num_threads)")
@@ -638,7 +640,7 @@ class CPUBackend(Backend):
         lines += [f"    for (int batch = 0; batch < {self.B}; batch++) {{",
                   "        for (uint32_t s = 0; s < n_steps; s++) {",
                   "            const uint64_t ts = timestep + s;",
-                  "            mg_step((unsigned int)batch, ts, rng_step + s, "
+                  "            mg_step((unsigned int)batch, ts, step + s, "
                   "num_rec ? (unsigned int)(ts % num_rec) : 0u);",
                   "        }", "    }", "}", ""]
         return lines

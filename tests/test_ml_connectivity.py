@@ -633,6 +633,22 @@ def test_avg_pool_dense_2d_numerics(src_shape, pool, strides):
     np.testing.assert_allclose(out[M.DENSE], ref, rtol=1e-5, atol=1e-6)
 
 
+def test_avg_pool_dense_2d_accepts_expanded_weights():
+    """Network.load hands back the compiled (expanded) matrix: used as is."""
+    rng = np.random.default_rng(4)
+    w = quarter_ints(rng, (2 * 2 * 1, 3))
+    conn = AvgPoolDense2D(w, 2)
+    _, _, c = connected(conn, (5, 4, 1))
+    expanded = conn.get_snippet(c, SupportedMatrixType([M.DENSE])).weight
+    g = expanded.reshape(20, 3)
+    # pixel (y, x) in window (y // 2, x // 2); row 4 lies outside every window
+    np.testing.assert_array_equal(g[4 * 4:], 0.0)
+    np.testing.assert_array_equal(g[1 * 4 + 3], w[1] / 4)
+    conn.weight = expanded
+    np.testing.assert_array_equal(
+        conn.get_snippet(c, SupportedMatrixType([M.DENSE])).weight, expanded)
+
+
 # ===========================================================================
 # FixedProbability and explicit sparse connectivity
 # ===========================================================================

@@ -854,17 +854,34 @@ def test_e2e_spike_input():
     np.testing.assert_array_equal(got, counts @ w)
 
 
-@pytest.mark.parametrize("readout", ["var", "spike_count", "avg_var", "sum_var", "max_var",
-                                     "first_spike_time", "avg_var_exp_weight"])
-def test_e2e_lif_readouts_with_resets_between_batches(readout):
+E2E_READOUTS = ["var", "spike_count", "avg_var", "sum_var", "max_var", "first_spike_time",
+                "avg_var_exp_weight"]
+
+
+@pytest.fixture(scope="module")
+def e2e_readouts():
+    """One network, one LIF output population per readout, 5 examples in
+    batches of 3 (so state must be reset between batches)."""
+    from ml_genn.compilers import InferenceCompiler
+    from ml_genn.connection import Connection
+    from ml_genn.connectivity import Dense
+    from ml_genn.network import Network
+    from ml_genn.population import Population
     rng = np.random.default_rng(24)
     steps, dt = 25, 0.5
     w = (rng.uniform(0, 0.4, (6, 4)) * np.array([1.0, 1.0, 0.1, 0.5])).astype(f32)
     x = rng.integers(0, 2, (5, 6)).astype(float)
-    got = _predict(_dense_net(BinarySpikeInput(), w,
-                              LeakyIntegrateFire(tau_mem=4.0, tau_refrac=1.0,
-                                                 readout=readout)),
-                   x, steps, 3, dt=dt)
+    net = Network()
+    with net:
+        inp = Population(BinarySpikeInput(), 6)
+        outs = {}
+        for r in E2E_READOUTS:
+            outs[r] = Population(LeakyIntegrateFire(tau_mem=4.0, tau_refrac=1.0, readout=r),
+                                 4)
+            Connection(inp, outs[r], Dense(w))
+    compiled = InferenceCompiler(evaluate_timesteps=steps, batch_size=3, dt=dt).compile(net)
+    with compiled:
+        got, _ = compiled.predict({inp: x}, list(outs.values()), callbacks=[])
     current = np.zeros((steps, len(x), 4), f32)
     for i, xi in enumerate(x):     # spikes of step s-1 arrive in step s; sum in w's order
         row = np.zeros(4, f32)
@@ -884,7 +901,14 @@ def test_e2e_lif_readouts_with_resets_between_batches(readout):
                                      -np.argmax(ref["spikes"], axis=0) * dt,
                                      -np.finfo(f32).max),
         "avg_var_exp_weight": (np.exp(-t / (dt * steps)) * ref["Vpre"] / steps).sum(axis=0),
-    }[readout]
+    }
+    return {r: (got[outs[r]], expected[r]) for r in E2E_READOUTS}
+
+
+@pytest.mark.parametrize("readout", E2E_READOUTS)
+def test_e2e_lif_readouts_with_resets_between_batches(e2e_readouts, readout):
+    got, expected = e2e_readouts[readout]
+    assert got.shape == (5, 4)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 

@@ -13,7 +13,7 @@ from ..genn import (CustomUpdateVarAccess, GeNNModel, SynapseMatrixType, VarAcce
                     init_postsynaptic, init_weight_update)
 from ..genn.code.tokenizer import tokenize
 from ..utils.model import CustomUpdateModel, WeightUpdateModel
-from ..utils.value import is_value_array, is_value_constant, is_value_initializer
+from ..utils.value import is_value_array, is_value_constant
 from .compiled_network import CompiledNetwork
 from .weight_update_models import (get_signed_static_pulse_delay_model,
                                    get_static_pulse_delay_model, signed_static_pulse_model,

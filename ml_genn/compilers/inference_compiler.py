@@ -8,7 +8,6 @@ from ..synapses import Delta
 from ..utils.callback_list import CallbackList
 from ..utils.data import batch_dataset, get_dataset_size
 from ..utils.module import get_object_mapping
-from ..utils.network import get_underlying_pop
 from .compiled_network import CompiledNetwork
 from .compiler import Compiler, add_neuron_reset, add_out_post_zero_custom_update
 
@@ -52,19 +51,21 @@ class CompiledInferenceNetwork(CompiledNetwork):
         y_batches = batch_dataset(y, self.genn_model.batch_size, y_size)
         return self.evaluate_batch_iter(list(x.keys()), list(y.keys()),
                                         zip(x_batches, y_batches), len(x_batches),
-                                        metrics, callbacks, _dicts=True)
+                                        metrics, callbacks, _dicts=True,
+                                        _num_examples=x_size)
 
     def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
                             metrics="sparse_categorical_accuracy", callbacks=None,
-                            _dicts=False):
+                            _dicts=False, _num_examples=None):
         """Evaluate on an iterator of ``(batch_x, batch_y)``."""
         single_in = not isinstance(inputs, (list, tuple))
         single_out = not isinstance(outputs, (list, tuple))
         in_list = [inputs] if single_in else list(inputs)
         out_list = [outputs] if single_out else list(outputs)
         metrics = get_object_mapping(metrics, out_list, Metric, "Metric", default_metrics)
+        extra = {} if _num_examples is None else {"num_examples": _num_examples}
         callback_list = CallbackList(self.base_callbacks + _default_callbacks(callbacks),
-                                     compiled_network=self, num_batches=num_batches)
+                                     compiled_network=self, num_batches=num_batches, **extra)
         callback_list.on_test_begin()
         for batch_i, (batch_x, batch_y) in enumerate(data):
             if not _dicts:
@@ -95,7 +96,8 @@ class CompiledInferenceNetwork(CompiledNetwork):
         out_list = [outputs] if single else list(outputs)
         batches = batch_dataset(x, self.genn_model.batch_size, size)
         callback_list = CallbackList(self.base_callbacks + _default_callbacks(callbacks),
-                                     compiled_network=self, num_batches=len(batches))
+                                     compiled_network=self, num_batches=len(batches),
+                                     num_examples=size)
         callback_list.on_test_begin()
         results = {o: [] for o in out_list}
         for batch_i, batch_x in enumerate(batches):

@@ -63,7 +63,13 @@ class AvgPoolDense2D(Connectivity):
         oh, ow, _ = self._pool_output_shape(source_shape)
         (kh, kw), (sh, sw) = self.pool_size, self.pool_strides
         weight = np.asarray(self.weight)
+        num_pre = ih * iw * ic
         units = weight.shape[-1] if weight.ndim == 2 else prod(connection.target().shape)
+        if weight.ndim == 1 and weight.size == num_pre * units:
+            # the expanded matrix itself, e.g. restored by Network.load from a
+            # checkpoint of the compiled network's "g"
+            return ConnectivitySnippet(snippet=None, matrix_type=matrix_type,
+                                       weight=weight, delay=self.delay)
         weight = weight.reshape(-1, units)
         if weight.shape[0] != oh * ow * ic:
             raise RuntimeError(f"AvgPoolDense2D weight has {weight.shape[0]} rows but the "
@@ -82,7 +88,7 @@ class AvgPoolDense2D(Connectivity):
         inside = np.broadcast_to(inside, pool_index.shape).flatten()
         pool_index = pool_index.flatten()
 
-        g = np.zeros((ih * iw * ic, units), dtype=np.result_type(weight.dtype, np.float32))
+        g = np.zeros((num_pre, units), dtype=np.result_type(weight.dtype, np.float32))
         g[inside] = weight[pool_index[inside]] / (kh * kw)
         return ConnectivitySnippet(snippet=None, matrix_type=matrix_type,
                                    weight=g.flatten(), delay=self.delay)

@@ -6,6 +6,7 @@ Usable on its own, the way pygenn is::
     pop = model.add_neuron_population("Pop", 100, "LIF", {...}, {...})
     model.build(); model.load(); model.run(1000)
 """
+from . import _openmp  # noqa: F401  (must run before any library is loaded)
 from .errors import BuildError, CodeError, GeNNError, ModelError, RuntimeStateError
 from .model import GeNNModel
 from .references import (create_egp_ref, create_out_post_var_ref, create_psm_var_ref,

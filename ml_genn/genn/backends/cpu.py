@@ -902,8 +902,6 @@ class CPUBackend(Backend):
                            + indent(body, 1) + ["}"] + acc_store, 1)
             out.append("}")
         else:
-            if B > 1:
-                out.append("#pragma omp parallel for schedule(static)")
             out += [f"for (int batch = 0; batch < {B}; batch++) {{",
                     f"    for (unsigned int id = 0; id < {n}u; id++) {{"]
             out += indent(body, 2) + ["    }", "}"]

@@ -158,3 +158,17 @@ def test_compiler_failure_explains_and_attaches_output():
     with open(err.source_path) as f:
         assert "% 3" in f.read()
     assert "error" in err.compiler_output and err.compiler_output.strip() in str(err)
+
+
+def test_literal_suffixes():
+    """u/l integer suffixes, f/d floating suffixes and exponents all parse."""
+    nm = create_neuron_model(
+        "Literals", vars=[("C", "unsigned int"), ("X", "double")],
+        sim_code="C += 1u + 0x10u + 2ul; X += 1.5e-3f + 2e3 + .5d;")
+    model = GeNNModel("double", "literals")
+    pop = model.add_neuron_population("P", 1, nm, {}, {"C": 0, "X": 0.0})
+    model.build()
+    model.load()
+    model.run(2)
+    assert pop.vars["C"].view[0] == 2 * 19
+    assert pop.vars["X"].view[0] == 2 * (float(np.float32(1.5e-3)) + 2e3 + 0.5)

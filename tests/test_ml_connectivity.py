@@ -863,10 +863,9 @@ def test_end_to_end_delays(prefer_in_memory_connect):
         inp = Population(BinarySpikeInput(), src_shape)
         conv_out = Population(IntegrateFire(v_thresh=1e9, readout="var"))
         dense_out = Population(IntegrateFire(v_thresh=1e9, readout="var"))
-        # max_delay_steps: with SPARSE the delays reach the compiler as a
-        # KernelInit initializer, whose maximum it cannot know
-        Connection(inp, conv_out, Conv2D(w, 2, 3, conv_padding="same", delay=d),
-                   max_delay_steps=3)
+        # no max_delay_steps: the compiler takes the maximum from the delay
+        # array even where SPARSE wraps it in a kernel initializer
+        Connection(inp, conv_out, Conv2D(w, 2, 3, conv_padding="same", delay=d))
         Connection(inp, dense_out, Dense(w_dense, delay=2))
     compiler = InferenceCompiler(evaluate_timesteps=steps, batch_size=2,
                                  prefer_in_memory_connect=prefer_in_memory_connect)

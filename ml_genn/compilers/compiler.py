@@ -125,7 +125,7 @@ class Compiler:
             model = deepcopy(signed_static_pulse_model if negative else static_pulse_model)
             param_vals = {"g": connect_snippet.weight}
         else:
-            delay_type = get_delay_type(get_conn_max_delay(conn, delay))
+            delay_type = get_delay_type(get_conn_max_delay(conn, conn.connectivity.delay))
             model = (get_signed_static_pulse_delay_model(delay_type) if negative
                      else get_static_pulse_delay_model(delay_type))
             d = np.round(delay) if is_value_array(delay) else delay
@@ -139,7 +139,8 @@ class Compiler:
         if is_value_constant(delay):
             genn_pop.axonal_delay_steps = int(round(delay))
         else:
-            genn_pop.max_dendritic_delay_timesteps = get_conn_max_delay(conn, delay)
+            genn_pop.max_dendritic_delay_timesteps = get_conn_max_delay(
+                conn, conn.connectivity.delay)
 
     def create_compiled_network(self, genn_model, neuron_populations,
                                 connection_populations, compile_state):

@@ -5,8 +5,8 @@ from ..genn import (SynapseMatrixType, init_sparse_connectivity,
                     init_toeplitz_connectivity)
 from ..utils.connectivity import (KernelInit, PadMode, check_output_shape,
                                   get_3d_source_shape, get_best_matrix_type,
-                                  get_conv_output_size, get_conv_same_padding, get_param_2d,
-                                  update_target_shape)
+                                  get_conv_output_size, get_conv_same_padding,
+                                  set_conv_params, update_target_shape)
 from ..utils.snippet import ConnectivitySnippet
 from ..utils.value import is_value_array
 from .connectivity import Connectivity
@@ -59,13 +59,8 @@ class Conv2D(Connectivity):
     def __init__(self, weight, filters, conv_size, flatten=False, conv_strides=None,
                  conv_padding="valid", delay=0):
         super().__init__(weight, delay)
-        self.filters = int(filters)
-        self.conv_size = get_param_2d("conv_size", conv_size)
-        self.flatten = flatten
-        self.conv_strides = get_param_2d("conv_strides", conv_strides, default=(1, 1))
-        self.conv_padding = PadMode(conv_padding)
-        if self.filters < 1 or min(self.conv_size) < 1 or min(self.conv_strides) < 1:
-            raise ValueError("Conv2D: filters, conv_size and conv_strides must be positive")
+        set_conv_params(self, "Conv2D", filters, conv_size, flatten, conv_strides,
+                        conv_padding)
 
     def _geometry(self, source_shape):
         ih, iw, ic = source_shape

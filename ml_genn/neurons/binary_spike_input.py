@@ -1,6 +1,6 @@
 """Input neuron that spikes on every step its input is positive."""
 from ..utils.model import NeuronModel
-from .input import InputBase
+from .input import InputBase, check_signed_spikes
 from .neuron import Neuron
 
 
@@ -18,9 +18,7 @@ class BinarySpikeInput(Neuron, InputBase):
                  input_frame_timesteps=1):
         super().__init__(egp_name="Input", input_frames=input_frames,
                          input_frame_timesteps=input_frame_timesteps)
-        if signed_spikes and input_frames > 1:
-            raise NotImplementedError("signed spikes cannot be used with time-varying "
-                                      "input (input_frames > 1)")
+        check_signed_spikes(signed_spikes, input_frames)
         self.signed_spikes = signed_spikes
 
     def get_model(self, population, dt, batch_size):

@@ -24,6 +24,14 @@ class Input(ABC):
         """Copy ``input`` into the engine population ``genn_pop``."""
 
 
+def check_signed_spikes(signed_spikes, input_frames):
+    """Signed spikes are evaluated by outgoing synapses, which only see
+    neuron variables: they need static input."""
+    if signed_spikes and input_frames > 1:
+        raise NotImplementedError("signed spikes cannot be used with time-varying "
+                                  "input (input_frames > 1)")
+
+
 def _check_positive_int(name, value):
     if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")

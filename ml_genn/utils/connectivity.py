@@ -128,3 +128,16 @@ def check_output_shape(output_shape, source_shape, description):
     if any(s < 1 for s in output_shape):
         raise RuntimeError(f"{description}: source shape {tuple(source_shape)} is too small "
                            f"for the kernel (output shape would be {tuple(output_shape)})")
+
+
+def set_conv_params(conn, description, filters, conv_size, flatten, conv_strides,
+                    conv_padding):
+    """Validate and store the arguments shared by Conv2D and Conv2DTranspose."""
+    conn.filters = int(filters)
+    conn.conv_size = get_param_2d("conv_size", conv_size)
+    conn.flatten = flatten
+    conn.conv_strides = get_param_2d("conv_strides", conv_strides, default=(1, 1))
+    conn.conv_padding = PadMode(conv_padding)
+    if conn.filters < 1 or min(conn.conv_size) < 1 or min(conn.conv_strides) < 1:
+        raise ValueError(f"{description}: filters, conv_size and conv_strides must be "
+                         "positive")

@@ -661,7 +661,8 @@ def _reference_if_input(x, v_thresh, steps):
     return np.array(vs), spikes
 
 
-def test_recorders_end_to_end():
+@pytest.mark.parametrize("batch", [1, 2, 5])
+def test_recorders_end_to_end(batch):
     pytest.importorskip("ml_genn.compilers")
     from ml_genn.compilers import InferenceCompiler
     from ml_genn.connection import Connection
@@ -670,7 +671,7 @@ def test_recorders_end_to_end():
     from ml_genn.neurons import IntegrateFire, IntegrateFireInput
     from ml_genn.population import Population
 
-    steps, batch = 6, 2
+    steps = 6
     w = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     net = Network()
     with net:

@@ -167,3 +167,38 @@ def test_evaluate_rejects_mismatched_data_sizes():
         Population(IntegrateFire(), None)
     with pytest.raises(RuntimeError, match="no shape"):
         InferenceCompiler(evaluate_timesteps=2).compile(net2)
+
+
+@pytest.mark.parametrize("reset_in_syn", [False, True])
+def test_reset_in_syn_between_batches(reset_in_syn):
+    """Exponential synapses keep their current across examples unless
+    reset_in_syn_between_batches zeroes it (NumPy reference of §4.1)."""
+    from ml_genn.synapses import Exponential
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 2, size=(3, 5)).astype(np.float32)
+    w = rng.integers(-4, 5, size=(5, 2)).astype(np.float32)
+    steps, tau, dt = 4, 5.0, 1.0
+    net = Network()
+    with net:
+        inp = Population(BinarySpikeInput(), 5)
+        out = Population(IntegrateFire(v_thresh=1e9, readout="var"), 2)
+        Connection(inp, out, Dense(weight=w), synapse=Exponential(tau))
+    compiled = InferenceCompiler(evaluate_timesteps=steps,
+                                 reset_in_syn_between_batches=reset_in_syn).compile(net)
+    with compiled:
+        pred, _ = compiled.predict({inp: x}, out, callbacks=[])
+    f = np.float32
+    decay = f(np.exp(-dt / tau))
+    in_syn = np.zeros(2, f)
+    expected = []
+    for example in x:
+        if reset_in_syn:
+            in_syn[:] = 0
+        v = np.zeros(2, f)
+        for step in range(steps):
+            if step > 0:                        # spikes of the previous step arrive
+                in_syn = in_syn + example @ w
+            v = v + in_syn
+            in_syn = in_syn * decay
+        expected.append(v)
+    np.testing.assert_allclose(pred[out], np.array(expected), rtol=1e-6)

@@ -22,7 +22,7 @@ def load_model(model):
     lib.mg_set_seed.argtypes = [ctypes.c_uint64]
     lib.mg_run.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_uint32,
                            ctypes.c_int]
-    lib.mg_init.argtypes = [ctypes.c_int]
+    lib.mg_init.argtypes = [ctypes.c_void_p]
     model._lib = lib
     model._arrays = {}
     model._specs = {}
@@ -62,15 +62,15 @@ def load_model(model):
                 deferred.append((g, var))
             else:
                 _assign_array(g, var, arr)
-    mask = 0
+    build_connectivity = np.zeros(max(len(model.synapse_populations), 1), dtype=np.uint8)
     for i, sg in enumerate(model.synapse_populations.values()):
         if sg.is_sparse:
             if sg._user_connectivity is not None:
-                upload_sparse(model, sg, check_vars=False)
+                upload_sparse(model, sg)
             else:
-                mask |= 1 << (i % 30)
+                build_connectivity[i] = 1
     lib.mg_set_seed(ctypes.c_uint64(_seed(model)))
-    lib.mg_init(mask)
+    lib.mg_init(build_connectivity.ctypes.data)
     if lib.mg_get_error():
         bad = [sg.name for sg in model.synapse_populations.values() if sg.is_sparse]
         raise RuntimeStateError(f"sparse connectivity of {bad} produced a row longer than "
@@ -131,12 +131,14 @@ def _attach_views(model):
 
 
 def _assign_array(g, var, arr):
-    values = np.asarray(var.init)
-    batch = arr.size // max(values.size, 1) if values.size else 1
+    """Per-element values (shared by every batch element) or one set per
+    batch element."""
+    values = np.asarray(var.init).ravel()
+    batch = g.genn_model.batch_size
     if values.size == arr.size:
-        arr[:] = values.ravel()
-    elif values.size * batch == arr.size and arr.size % values.size == 0:
-        arr[:] = np.tile(values.ravel(), arr.size // values.size)
+        arr[:] = values
+    elif batch > 1 and values.size * batch == arr.size:
+        arr[:] = np.tile(values, batch)
     else:
         raise ModelError(f"{g.kind} '{g.name}': initial values of '{var.name}' have "
                          f"{values.size} elements but {arr.size} are needed"
@@ -156,7 +158,7 @@ def _expand_sparse_values(sg, var):
     return values[..., order] if order is not None else values
 
 
-def upload_sparse(model, sg, check_vars=True):
+def upload_sparse(model, sg):
     pre, post, _ = sg._user_connectivity
     stride = model._sizes[(sg.name, "stride")]
     counts = np.bincount(pre, minlength=sg.src.num_neurons)

@@ -668,7 +668,9 @@ class CPUBackend(Backend):
     def _init(self):
         m = self.model
         lines = ["// ==== initialisation of variables and connectivity from snippets ====",
-                 'extern "C" void mg_init(int init_connectivity_mask) {']
+                 "// build_connectivity[i]: build synapse population i's connectivity from its",
+                 "// snippet (0 when it was given with set_sparse_connections)",
+                 'extern "C" void mg_init(const uint8_t* build_connectivity) {']
         body = []
         sources = []
         for ng in m.neuron_populations.values():
@@ -740,7 +742,7 @@ class CPUBackend(Backend):
                     context=(ci.snippet.class_name, "row_build_code", f"synapse population '{sg.name}'"))
                 lines.append(f"// build connectivity of '{sg.name}' "
                              f"({ci.snippet.class_name})")
-                lines.append(f"if (init_connectivity_mask & {1 << (index % 30)}) {{")
+                lines.append(f"if (build_connectivity[{index}]) {{")
                 loop = [f"for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++) {{",
                         f"    mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
                         f"{self.stream('conn', sg.name)}u, id_pre, 0);",

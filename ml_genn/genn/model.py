@@ -267,9 +267,12 @@ class GeNNModel:
         self._step = 0
 
     def unload(self):
+        """Release the state arrays and the library (build stays cached)."""
+        from .runtime import detach_views
+        detach_views(self)
         self._lib = None
         self._loaded = False
-        self._arrays = {k: v for k, v in self._arrays.items() if False}
+        self._arrays = {}
 
     # ------------------------------------------------------------------
     # running

@@ -116,11 +116,12 @@ def _egp_field(view):
 
 
 def _all_egps(model):
+    """Every EGP: of groups, of postsynaptic models and of variable initialisers."""
     for g in _groups(model):
         yield from g.extra_global_params.values()
         yield from getattr(g, "psm_extra_global_params", {}).values()
-        for _, _, v in [(g, f, v) for g2, f, v in _all_vars(model) if g2 is g]:
-            yield from v.extra_global_params.values()
+    for _, _, var in _all_vars(model):
+        yield from var.extra_global_params.values()
 
 
 def _attach_views(model):
@@ -128,6 +129,14 @@ def _attach_views(model):
         var._array = model._arrays.get((g.name, field))
     for view in _all_egps(model):
         view._array = model._arrays.get((view.group.name, _egp_field(view)))
+
+
+def detach_views(model):
+    """Views of an unloaded model have no storage (reading them raises)."""
+    for _, _, var in _all_vars(model):
+        var._array = None
+    for view in _all_egps(model):
+        view._array = None
 
 
 def _assign_array(g, var, arr):

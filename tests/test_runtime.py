@@ -177,3 +177,20 @@ def test_views_are_zero_copy_and_shaped():
     model.run(1)        # the native code saw the write: V decayed from -55
     assert -55.0 > v.view[1, 0] > -65.0
     assert v.view[0, 0] != v.view[1, 0]
+
+
+def test_keep_source_writes_readable_code(tmp_path, monkeypatch):
+    monkeypatch.setenv("ML_GENN_KEEP_SOURCE", "1")
+    model, _, _ = noisy_network("keep_src")
+    model.build(str(tmp_path))
+    path = tmp_path / "keep_src_CODE" / "model.cc"
+    src = path.read_text()
+    assert src == open(model.source_path).read()
+    # comments name every population and model the code came from
+    for text in ("Neuron population 'Stim' (model 'Poisson')",
+                 "Neuron population 'Exc' (model 'LIF')",
+                 "Synapse population 'StimExc' ('Stim' -> 'Exc', SPARSE, weight update "
+                 "'StaticPulse', postsynaptic 'ExpCurr')",
+                 "postsynaptic model 'ExpCurr' of synapse population 'StimExc'",
+                 "// sim_code", "// threshold_condition_code", "// reset_code"):
+        assert text in src

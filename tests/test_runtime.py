@@ -194,3 +194,27 @@ def test_keep_source_writes_readable_code(tmp_path, monkeypatch):
                  "postsynaptic model 'ExpCurr' of synapse population 'StimExc'",
                  "// sim_code", "// threshold_condition_code", "// reset_code"):
         assert text in src
+
+
+def test_custom_update_variable_views_follow_the_update_dims():
+    """A batch reduction target has one value per element; a plain variable
+    of a batched update one per batch element and element."""
+    from ml_genn.genn import (CustomUpdateVarAccess, VarAccessMode,
+                              create_custom_update_model, create_var_ref)
+    model = GeNNModel("float", "cu_views")
+    model.batch_size = 4
+    pop = model.add_neuron_population("P", 6, "LIF", LIF_PARAMS,
+                                      {"V": -65.0, "RefracTime": 0.0})
+    cu_model = create_custom_update_model(
+        "SumAndDouble", vars=[("S", "scalar", CustomUpdateVarAccess.REDUCE_BATCH_SUM),
+                              ("D", "scalar")],
+        var_refs=[("X", "scalar", VarAccessMode.READ_ONLY)], update_code="S = X; D = X * 2.0;")
+    cu = model.add_custom_update("SD", "Reduce", cu_model, {}, {"S": 0.0, "D": 0.0},
+                                 {"X": create_var_ref(pop, "V")})
+    model.build()
+    model.load()
+    v = np.arange(24, dtype=np.float32).reshape(4, 6)
+    pop.vars["V"].view[:] = v
+    model.custom_update("Reduce")
+    np.testing.assert_array_equal(cu.vars["S"].view, v.sum(axis=0))
+    np.testing.assert_array_equal(cu.vars["D"].view, 2 * v)

@@ -10,7 +10,8 @@ import numpy as np
 
 from .errors import ModelError, RuntimeStateError
 from .snippets import VarInit, check_names, derived_values
-from .types import SynapseMatrixConnectivity, VarAccessDim, var_dims
+from .types import (SynapseMatrixConnectivity, VarAccessDim, custom_update_var_dims,
+                    var_dims)
 
 
 def numpy_dtype(ctype, precision):
@@ -81,13 +82,21 @@ class Variable(ArrayView):
                 self.extra_global_params[egp_name].set_init_values(egp_value)
 
     @property
+    def dims(self):
+        """Axes of this variable; custom-update variables drop axes from
+        those of the update they belong to."""
+        if self.kind == "custom":
+            return custom_update_var_dims(self.access, self.group.update_dims())
+        return var_dims(self.access)
+
+    @property
     def batched(self):
-        return bool(var_dims(self.access) & VarAccessDim.BATCH) and \
+        return bool(self.dims & VarAccessDim.BATCH) and \
             self.group.genn_model.batch_size > 1
 
     @property
     def per_element(self):
-        return bool(var_dims(self.access) & VarAccessDim.ELEMENT)
+        return bool(self.dims & VarAccessDim.ELEMENT)
 
     @property
     def view(self):
@@ -404,3 +413,11 @@ class CustomUpdate(Group):
                              f"the same number of elements, got {sorted(sizes)}")
         self.size = sizes.pop() if sizes else 1
         self.vars = self._make_vars(snippet.vars, vars, self.size, "custom")
+
+    def update_dims(self):
+        """ELEMENT, plus BATCH when any referenced variable is batched."""
+        dims = VarAccessDim.ELEMENT
+        if self.genn_model.batch_size > 1 and any(
+                ref.variable_dims() & VarAccessDim.BATCH for ref in self.var_refs.values()):
+            dims |= VarAccessDim.BATCH
+        return dims

@@ -21,6 +21,13 @@ class VarRef:
                  "wu": getattr(g, "vars", {}), "custom": getattr(g, "vars", {})}
         return table.get(self.kind, {}).get(self.var_name)
 
+    def variable_dims(self):
+        """Axes of the referenced variable (the input accumulator is batched)."""
+        from .types import VarAccessDim
+        if self.kind == "out_post":
+            return VarAccessDim.ELEMENT | VarAccessDim.BATCH
+        return self.variable.dims
+
     @property
     def size(self):
         g = self.group

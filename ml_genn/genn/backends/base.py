@@ -522,7 +522,7 @@ class Backend:
             return self._spec(g.name, ref.var_name), v.access, g.num_neurons
         if ref.kind == "custom":
             v = g.vars[ref.var_name]
-            dims = custom_update_var_dims(v.access, self._cu_dims(g))
+            dims = custom_update_var_dims(v.access, g.update_dims())
             return self._spec(g.name, ref.var_name), int(dims) | int(access_mode(v.access)), g.size
         if ref.kind == "psm":
             v = g.psm_vars[ref.var_name]
@@ -536,16 +536,6 @@ class Backend:
             nb = self.B if (var_dims(v.access) & VarAccessDim.BATCH) and self.B > 1 else 1
             return spec, v.access, spec.size // nb
         raise ModelError(f"unsupported reference kind '{ref.kind}'")
-
-    def _cu_dims(self, cu):
-        dims = VarAccessDim.ELEMENT
-        for ref in cu.var_refs.values():
-            _, access, _ = self._ref_info(ref) if ref.kind != "custom" else \
-                (None, custom_update_var_dims(ref.group.vars[ref.var_name].access,
-                                              self._cu_dims(ref.group)), None)
-            if var_dims(access) & VarAccessDim.BATCH and self.B > 1:
-                dims |= VarAccessDim.BATCH
-        return dims
 
     def _synapse_update_indices(self, cu, env):
         """Custom updates on synapse variables see id_syn/id_pre/id_post.

@@ -48,7 +48,7 @@ class CPUBackend(Backend):
                 self.add_array(g.name, "dyn", "scalar", len(g.dynamic_params))
         for cu in m.custom_updates.values():
             for v in cu.vars.values():
-                dims = custom_update_var_dims(v.access, self._cu_dims(cu))
+                dims = custom_update_var_dims(v.access, cu.update_dims())
                 size = (cu.size if dims & VarAccessDim.ELEMENT else 1) * \
                     (self.B if dims & VarAccessDim.BATCH else 1)
                 self.add_array(cu.name, v.name, v.type, size)
@@ -812,7 +812,7 @@ class CPUBackend(Backend):
 
     def _custom_update(self, cu):
         snippet = cu.snippet
-        dims = self._cu_dims(cu)
+        dims = cu.update_dims()
         batched = bool(dims & VarAccessDim.BATCH)
         B = self.B if batched else 1
         n = cu.size

@@ -15,6 +15,14 @@ from .types import SynapseMatrixConnectivity as Conn, SynapseMatrixType, Synapse
 _VALID_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
+def _available_cores():
+    """Cores this process may run on (respects CPU affinity and containers)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:           # not on Linux
+        return os.cpu_count() or 1
+
+
 def _default_backend():
     return "cpu"
 
@@ -297,7 +305,7 @@ class GeNNModel:
             raise ModelError(f"run: n_steps must be >= 0, got {n_steps}")
         if n_steps == 0:
             return
-        threads = self.num_threads or os.cpu_count() or 1
+        threads = self.num_threads or _available_cores()
         self._lib.mg_run(ctypes.c_uint64(self._timestep), ctypes.c_uint64(self._step),
                          ctypes.c_uint32(n_steps),
                          ctypes.c_uint32(self._num_recording_timesteps), ctypes.c_int(threads))

@@ -340,6 +340,10 @@ class InitSparseConnectivitySnippet(Snippet):
 
 
 class InitToeplitzConnectivitySnippet(Snippet):
+    """``diagonal_build_code`` runs once per diagonal ``id_diag`` in
+    ``range(calc_max_row_len_func(num_pre, num_post, params))`` and loops over
+    the current spikes with ``for_each_synapse { ... addSynapse(id_post,
+    kernel indices...); }``."""
     kind = "toeplitz connectivity snippet"
     code_fields = ("diagonal_build_code",)
 

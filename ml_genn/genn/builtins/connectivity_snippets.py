@@ -132,17 +132,19 @@ sparse_connectivity_snippets = {s.class_name: s for s in (
     Conv2D)}
 
 # ---------------------------------------------------------------------------
-# Toeplitz (stride 1) convolutions; one diagonal per (kernRow, kernCol, outChan)
+# Toeplitz (stride 1) convolutions.  One diagonal per kernel position
+# (kernRow, kernCol); for each spike the output channels are a contiguous
+# run of targets and kernel entries, so the innermost loop vectorises.
+# For toeplitz snippets calc_max_row_len_func gives the number of diagonals.
 # ---------------------------------------------------------------------------
 _TOEPLITZ_DIAG_HEADER = """
-    const int kernRow = (id_diag / conv_oc) / conv_kw;
-    const int kernCol = (id_diag / conv_oc) % conv_kw;
-    const int kernOutChan = id_diag % conv_oc;
+    const int kernRow = id_diag / conv_kw;
+    const int kernCol = id_diag % conv_kw;
     """
 
 
 def _toeplitz_max_row_len(num_pre, num_post, pars):
-    return int(pars["conv_kh"]) * int(pars["conv_kw"]) * int(pars["conv_oc"])
+    return int(pars["conv_kh"]) * int(pars["conv_kw"])
 
 
 def _toeplitz_kernel_size(pars):
@@ -164,8 +166,10 @@ ToeplitzConv2D = InitToeplitzConnectivitySnippet(
         const int postRow = preRow + conv_bh - kernRow;
         const int postCol = preCol + conv_bw - kernCol;
         if (postRow >= 0 && postRow < conv_oh && postCol >= 0 && postCol < conv_ow) {
-            addSynapse((((postRow * conv_ow) + postCol) * conv_oc) + kernOutChan,
-                       kernRow, kernCol, preChan, kernOutChan);
+            const int postBase = ((postRow * conv_ow) + postCol) * conv_oc;
+            for (int outChan = 0; outChan < conv_oc; outChan++) {
+                addSynapse(postBase + outChan, kernRow, kernCol, preChan, outChan);
+            }
         }
     }
     """,
@@ -204,8 +208,10 @@ ToeplitzAvgPoolConv2D = InitToeplitzConnectivitySnippet(
                 if (postCol < 0 || postCol >= conv_ow || preCol >= poolCol * pool_sw + pool_kw) {
                     continue;
                 }
-                addSynapse((((postRow * conv_ow) + postCol) * conv_oc) + kernOutChan,
-                           kernRow, kernCol, preChan, kernOutChan);
+                const int postBase = ((postRow * conv_ow) + postCol) * conv_oc;
+                for (int outChan = 0; outChan < conv_oc; outChan++) {
+                    addSynapse(postBase + outChan, kernRow, kernCol, preChan, outChan);
+                }
             }
         }
     }

@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) examples/engine_lif_network.py --out out
+	$(PY) examples/convert_digits.py --out out
 
 engine-demo: $(VENV)/.installed
 	$(PY) examples/engine_lif_network.py --out out

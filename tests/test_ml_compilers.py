@@ -202,3 +202,29 @@ def test_reset_in_syn_between_batches(reset_in_syn):
             in_syn = in_syn * decay
         expected.append(v)
     np.testing.assert_allclose(pred[out], np.array(expected), rtol=1e-6)
+
+
+def test_few_spike_predict_matches_evaluate_readouts():
+    """predict returns, per example, what evaluate hands its metric."""
+    rng = np.random.default_rng(6)
+    w1 = rng.normal(0, 0.4, (4, 5)).astype(np.float32)
+    w2 = rng.normal(0, 0.4, (5, 3)).astype(np.float32)
+    net = Network()
+    with net:
+        inp = Population(FewSpikeReluInput(k=8, alpha=4.0), 4)
+        hid = Population(FewSpikeRelu(k=8, alpha=4.0), 5)
+        out = Population(FewSpikeRelu(k=8, alpha=4.0, readout="var"), 3)
+        Connection(inp, hid, Dense(weight=w1))
+        Connection(hid, out, Dense(weight=w2))
+    x = rng.uniform(0, 3, (7, 4)).astype(np.float32)
+    compiled = FewSpikeCompiler(k=8, batch_size=3).compile(net, inputs=inp, outputs=out)
+    with compiled:
+        pred, _ = compiled.predict({inp: x}, out, callbacks=[])
+        metrics, _ = compiled.evaluate({inp: x}, {out: np.zeros(7)}, metrics=_Capture(),
+                                       callbacks=[])
+    assert pred[out].shape == (7, 3)
+    np.testing.assert_array_equal(pred[out], np.concatenate(metrics[out].preds))
+    expected = np.maximum(x @ w1, 0) @ w2
+    q = 4.0 * 2.0 ** -8
+    bound = np.abs(w2).T @ (np.abs(w1).sum(0) * 2 * q + 2 * q) + 2 * q
+    assert np.all(np.abs(pred[out] - expected) <= bound)

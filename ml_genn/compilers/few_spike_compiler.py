@@ -48,17 +48,48 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
     def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
                             metrics="sparse_categorical_accuracy", callbacks=None):
         """Present batches until the data and every queued label are used up."""
+        out_list = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        metrics = get_object_mapping(metrics, out_list, Metric, "Metric", default_metrics)
+
+        def update(o, y_true, y_pred):
+            metrics[o].update(y_true, y_pred[:len(y_true)], self.communicator)
+        cb_data = self._present(inputs, outputs, data, num_batches, callbacks, update, metrics)
+        return metrics, cb_data
+
+    def predict(self, x: dict, outputs, callbacks=None):
+        """Readouts of ``outputs`` for every example (each read when the
+        example reaches the output's pipeline depth): ``(dict, callback_data)``."""
+        size = get_dataset_size(x)
+        if size is None:
+            raise RuntimeError("all inputs (x) must have the same number of examples")
+        out_list = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        batches = batch_dataset(x, self.genn_model.batch_size, size)
+        # the "labels" queued per batch are the example counts of that batch
+        data = ((list(bx.values()), [get_dataset_size(bx)] * len(out_list)) for bx in batches)
+        results = {o: [] for o in out_list}
+
+        def collect(o, count, y_pred):
+            results[o].append(y_pred[:int(count)])
+        cb_data = self._present(list(x.keys()), out_list, data, len(batches), callbacks,
+                                collect, {})
+        return {o: np.concatenate(r)[:size] for o, r in results.items()}, cb_data
+
+    def _present(self, inputs, outputs, data, num_batches, callbacks, on_output, metrics):
+        """The pipelined presentation loop shared by evaluate and predict.
+
+        Each queued item (labels, or example counts for predict) is handed to
+        ``on_output(output, item, readout)`` once its batch has reached the
+        output's depth."""
         single_in = not isinstance(inputs, (list, tuple))
         single_out = not isinstance(outputs, (list, tuple))
         in_list = [inputs] if single_in else list(inputs)
         out_list = [outputs] if single_out else list(outputs)
-        metrics = get_object_mapping(metrics, out_list, Metric, "Metric", default_metrics)
         depths = {o: self.pop_pipeline_depth[get_underlying_pop(o)] for o in out_list}
         max_depth = max(depths.values())
         total = None if num_batches is None else num_batches + max_depth
         callbacks = [BatchProgressBar()] if callbacks is None else callbacks
         callback_list = CallbackList(callbacks, compiled_network=self, num_batches=total)
-        labels = {o: deque() for o in out_list}
+        queued = {o: deque() for o in out_list}
         data = iter(data)
         remaining = True
         batch_i = 0
@@ -67,7 +98,7 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
             batch = next(data, None) if remaining else None
             if batch is None:
                 remaining = False
-                if not any(labels.values()):
+                if not any(queued.values()):
                     break
             self.genn_model.timestep = 0
             if batch is not None:
@@ -76,18 +107,16 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
                 batch_y = [batch_y] if single_out else batch_y
                 self.set_input(dict(zip(in_list, batch_x)))
                 for o, y in zip(out_list, batch_y):
-                    labels[o].append(np.asarray(y))
+                    queued[o].append(np.asarray(y))
             callback_list.on_batch_begin(batch_i)
             self.run_steps(self.k, callback_list)
             for o in out_list:
-                if batch_i >= depths[o] and labels[o]:
-                    y_true = labels[o].popleft()
-                    y_pred = self.get_readout(o)
-                    metrics[o].update(y_true, y_pred[:len(y_true)], self.communicator)
+                if batch_i >= depths[o] and queued[o]:
+                    on_output(o, queued[o].popleft(), self.get_readout(o))
             callback_list.on_batch_end(batch_i, metrics)
             batch_i += 1
         callback_list.on_test_end(metrics)
-        return metrics, callback_list.get_data()
+        return callback_list.get_data()
 
 
 class FewSpikeCompiler(Compiler):

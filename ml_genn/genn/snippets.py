@@ -184,16 +184,17 @@ class NeuronModel(Snippet):
         return d
 
 
-class PostsynapticModel(Snippet):
-    kind = "postsynaptic model"
-    code_fields = ("sim_code",)
+class _NeuronAttachedModel(Snippet):
+    """Models run inside a neuron's update (postsynaptic models, current
+    sources): own variables, references to the neuron's variables, one
+    code field."""
 
-    def __init__(self, class_name, params=None, vars=None, neuron_var_refs=None,
-                 derived_params=None, sim_code=None, extra_global_params=None):
+    def __init__(self, class_name, params, vars, neuron_var_refs, derived_params, code,
+                 extra_global_params):
         super().__init__(class_name, params, derived_params, extra_global_params)
         self.vars = _vars(vars)
         self.neuron_var_refs = _refs(neuron_var_refs)
-        self.sim_code = sim_code or ""
+        setattr(self, self.code_fields[0], code or "")
         self._check_unique()
 
     def get_vars(self):
@@ -204,6 +205,16 @@ class PostsynapticModel(Snippet):
         d["vars"] = self.vars
         d["neuron_var_refs"] = self.neuron_var_refs
         return d
+
+
+class PostsynapticModel(_NeuronAttachedModel):
+    kind = "postsynaptic model"
+    code_fields = ("sim_code",)
+
+    def __init__(self, class_name, params=None, vars=None, neuron_var_refs=None,
+                 derived_params=None, sim_code=None, extra_global_params=None):
+        super().__init__(class_name, params, vars, neuron_var_refs, derived_params, sim_code,
+                         extra_global_params)
 
 
 class WeightUpdateModel(Snippet):
@@ -260,26 +271,14 @@ class WeightUpdateModel(Snippet):
         return d
 
 
-class CurrentSourceModel(Snippet):
+class CurrentSourceModel(_NeuronAttachedModel):
     kind = "current source model"
     code_fields = ("injection_code",)
 
     def __init__(self, class_name, params=None, vars=None, neuron_var_refs=None,
                  derived_params=None, injection_code=None, extra_global_params=None):
-        super().__init__(class_name, params, derived_params, extra_global_params)
-        self.vars = _vars(vars)
-        self.neuron_var_refs = _refs(neuron_var_refs)
-        self.injection_code = injection_code or ""
-        self._check_unique()
-
-    def get_vars(self):
-        return list(self.vars)
-
-    def _declared(self):
-        d = super()._declared()
-        d["vars"] = self.vars
-        d["neuron_var_refs"] = self.neuron_var_refs
-        return d
+        super().__init__(class_name, params, vars, neuron_var_refs, derived_params,
+                         injection_code, extra_global_params)
 
 
 class CustomUpdateModel(Snippet):

@@ -283,6 +283,18 @@ def _check_channels_last(layer, config):
                                   "is supported")
 
 
+def _check_conv(layer, config, ins):
+    """What Conv2D and Conv2DTranspose both need: channels last, no
+    dilation, a (height, width, channels) input."""
+    _check_channels_last(layer, config)
+    if _pair(config.get("dilation_rate", 1)) != (1, 1):
+        raise NotImplementedError(f"{_describe(layer)}: dilated convolutions are not "
+                                  "supported")
+    if len(ins[0].shape) != 3:
+        raise NotImplementedError(f"{_describe(layer)} needs a (height, width, "
+                                  f"channels) input, got {ins[0].shape}")
+
+
 def _pair(v):
     if isinstance(v, (list, tuple)):
         return (int(v[0]), int(v[1]))
@@ -679,31 +691,19 @@ class _KerasGraph:
         return self._activation(node, layer, config.get("activation"), sig, out, out_shape)
 
     def _layer_Conv2D(self, node, layer, config, ins, out, out_shape):
-        _check_channels_last(layer, config)
-        if _pair(config.get("dilation_rate", 1)) != (1, 1):
-            raise NotImplementedError(f"{_describe(layer)}: dilated convolutions are not "
-                                      "supported")
+        _check_conv(layer, config, ins)
         if config.get("groups", 1) != 1:
             raise NotImplementedError(f"{_describe(layer)}: grouped convolutions are not "
                                       "supported")
-        if len(ins[0].shape) != 3:
-            raise NotImplementedError(f"{_describe(layer)} needs a (height, width, "
-                                      f"channels) input, got {ins[0].shape}")
         kernel, bias = self._kernel_bias(layer, config)
         sig = self._weighted(layer, ins[0], "conv", kernel, bias, out_shape,
                              _pair(config["strides"]), config["padding"])
         return self._activation(node, layer, config.get("activation"), sig, out, out_shape)
 
     def _layer_Conv2DTranspose(self, node, layer, config, ins, out, out_shape):
-        _check_channels_last(layer, config)
-        if _pair(config.get("dilation_rate", 1)) != (1, 1):
-            raise NotImplementedError(f"{_describe(layer)}: dilated convolutions are not "
-                                      "supported")
+        _check_conv(layer, config, ins)
         if config.get("output_padding") is not None:
             raise NotImplementedError(f"{_describe(layer)}: output_padding is not supported")
-        if len(ins[0].shape) != 3:
-            raise NotImplementedError(f"{_describe(layer)} needs a (height, width, "
-                                      f"channels) input, got {ins[0].shape}")
         kernel, bias = self._kernel_bias(layer, config)
         sig = self._weighted(layer, ins[0], "conv_t", kernel, bias, out_shape,
                              _pair(config["strides"]), config["padding"])

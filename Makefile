@@ -23,6 +23,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/lif_network.py
+	$(PY) benchmarks/inference_digits.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -218,3 +218,32 @@ def test_custom_update_variable_views_follow_the_update_dims():
     model.custom_update("Reduce")
     np.testing.assert_array_equal(cu.vars["S"].view, v.sum(axis=0))
     np.testing.assert_array_equal(cu.vars["D"].view, 2 * v)
+
+
+def test_timers_when_timing_is_enabled():
+    """pygenn's timer attributes (read by mlGeNN examples with kernel_profiling)."""
+    import time
+    from ml_genn.genn import RuntimeStateError, create_custom_update_model, create_var_ref
+    model, stim, exc = noisy_network("timers", batch_size=2)
+    model.timing_enabled = True
+    reset = create_custom_update_model("Zero", var_refs=[("X", "scalar")],
+                                       update_code="X = 0.0;")
+    model.add_custom_update("ZeroV", "Reset", reset, {}, {}, {"X": create_var_ref(exc, "V")})
+    model.build()
+    model.load(num_recording_timesteps=2000)
+    start = time.perf_counter()
+    model.run(2000)
+    wall = time.perf_counter() - start
+    model.custom_update("Reset")
+    neuron, synapse = model.neuron_update_time, model.presynaptic_update_time
+    assert neuron > 0.0 and synapse > 0.0
+    # summed over the 2 batch elements, which may run in parallel
+    assert neuron + synapse <= 2 * wall
+    assert model.get_custom_update_time("Reset") > 0.0
+    assert model.get_custom_update_time("Other") == 0.0
+    assert model.init_time > 0.0
+    untimed, _, _ = noisy_network("timers_off")
+    untimed.build()
+    untimed.load(num_recording_timesteps=10)
+    with pytest.raises(RuntimeStateError, match="timing_enabled"):
+        untimed.neuron_update_time

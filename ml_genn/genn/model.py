@@ -269,7 +269,10 @@ class GeNNModel:
                              f"got {num_recording_timesteps!r}")
         self._num_recording_timesteps = int(num_recording_timesteps or 0)
         from .runtime import load_model
+        start = time.perf_counter()
         load_model(self)
+        self._init_time = time.perf_counter() - start
+        self._custom_update_times = {}
         self._loaded = True
         self._timestep = 0
         self._step = 0
@@ -340,7 +343,58 @@ class GeNNModel:
         if fn is None:
             raise ModelError(f"no custom update group '{group_name}'; groups: "
                              f"{', '.join(sorted(self._custom_update_fns)) or 'none'}")
+        start = time.perf_counter()
         fn(ctypes.c_uint64(self._timestep))
+        self._custom_update_times[group_name] = (
+            self._custom_update_times.get(group_name, 0.0) + time.perf_counter() - start)
+
+    # -- timers (timing_enabled = True before build()), in seconds ----------
+    def _timer(self, index):
+        self._check_loaded("timers")
+        arr = self._arrays.get(("<model>", "timers"))
+        if arr is None:
+            raise RuntimeStateError("timers need timing_enabled = True before build()")
+        return float(arr[index::2].sum())
+
+    @property
+    def presynaptic_update_time(self):
+        """Time in synapse updates (spike propagation, learning, dynamics),
+        summed over batch elements."""
+        return self._timer(0)
+
+    @property
+    def neuron_update_time(self):
+        """Time in neuron updates (with postsynaptic models and current
+        sources), summed over batch elements."""
+        return self._timer(1)
+
+    @property
+    def postsynaptic_update_time(self):
+        """Included in presynaptic_update_time (one synapse pass per step)."""
+        self._timer(0)
+        return 0.0
+
+    @property
+    def synapse_dynamics_time(self):
+        """Included in presynaptic_update_time (one synapse pass per step)."""
+        self._timer(0)
+        return 0.0
+
+    @property
+    def init_time(self):
+        self._timer(0)
+        return self._init_time
+
+    @property
+    def init_sparse_time(self):
+        """Included in init_time (connectivity is built in the same pass)."""
+        self._timer(0)
+        return 0.0
+
+    def get_custom_update_time(self, name):
+        """Wall time spent in custom update group ``name``."""
+        self._timer(0)
+        return self._custom_update_times.get(name, 0.0)
 
     def pull_recording_buffers_from_device(self):
         """Nothing to copy on the CPU backend; kept for pygenn compatibility."""

@@ -46,6 +46,9 @@ class CPUBackend(Backend):
         for g in list(m.current_sources.values()) + list(m.custom_updates.values()):
             if g.dynamic_params:
                 self.add_array(g.name, "dyn", "scalar", len(g.dynamic_params))
+        if m.timing_enabled:
+            # seconds spent per batch element: [synapse updates, neuron updates]
+            self.add_array("<model>", "timers", "double", 2 * self.B)
         for cu in m.custom_updates.values():
             for v in cu.vars.values():
                 dims = custom_update_var_dims(v.access, cu.update_dims())
@@ -80,7 +83,7 @@ class CPUBackend(Backend):
             f"// backend: C++ ({'OpenMP over batch elements' if self.B > 1 else 'single thread'}), "
             f"precision: {self.precision}, batch size: {self.B}, dt: {self.model.dt}",
             "#include <cstdint>", "#include <cstring>", "#include <cmath>", "#include <cfloat>",
-            "#include <cstdio>", "#include <cassert>", "#include <algorithm>",
+            "#include <cstdio>", "#include <cassert>", "#include <algorithm>", "#include <chrono>",
             f"typedef {scalar} scalar;",
             f"typedef {tp} timepoint;",
             "#define MG_HD",
@@ -622,11 +625,21 @@ class CPUBackend(Backend):
                  "static void mg_step(unsigned int batch, uint64_t timestep, uint64_t step, "
                  "unsigned int rec_slot) {",
                  f"    const timepoint t = (timepoint)((double)timestep * {m.dt!r});"]
-        for sg in m.synapse_populations.values():
-            lines.append(f"    mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, step);")
-        for ng in m.neuron_populations.values():
-            lines.append(f"    mg_neuron_update_{c_ident(ng.name)}(batch, t, timestep, step, "
-                         "rec_slot);")
+        syn = [f"mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, step);"
+               for sg in m.synapse_populations.values()]
+        neu = [f"mg_neuron_update_{c_ident(ng.name)}(batch, t, timestep, step, rec_slot);"
+               for ng in m.neuron_populations.values()]
+        if m.timing_enabled:
+            timers = self._array_name("<model>", "timers")
+            lines.append("    const auto _t0 = std::chrono::steady_clock::now();")
+            lines += indent(syn, 1)
+            lines.append("    const auto _t1 = std::chrono::steady_clock::now();")
+            lines += indent(neu, 1)
+            lines += ["    const auto _t2 = std::chrono::steady_clock::now();",
+                      f"    {timers}[2 * batch] += std::chrono::duration<double>(_t1 - _t0).count();",
+                      f"    {timers}[2 * batch + 1] += std::chrono::duration<double>(_t2 - _t1).count();"]
+        else:
+            lines += indent(syn + neu, 1)
         lines += ["}", "",
                   "// Run n_steps steps.  timestep gives t and the recording slot (timestep % num_rec);",
                   "// step counts every step since load() and is never reset: it indexes the",

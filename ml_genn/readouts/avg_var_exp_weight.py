@@ -1,11 +1,9 @@
 """Readout of an exponentially weighted time average of the output variable."""
-from copy import deepcopy
-
-from .readout import Readout
-from .var import get_output_var, read_var
+from .readout import StateReadout
+from .var import get_output_var
 
 
-class AvgVarExpWeight(Readout):
+class AvgVarExpWeight(StateReadout):
     """Exponentially weighted average (Nowotny et al.): each step
     ``OAvg += exp(-t / (dt * T)) * O / T`` with ``T = example_timesteps``."""
 
@@ -14,17 +12,7 @@ class AvgVarExpWeight(Readout):
         timesteps = kwargs["example_timesteps"]
         dt = kwargs["dt"]
         self.output_avg_var_name = f"{name}Avg"
-        self._type = vtype
-        model = deepcopy(model)
-        model.add_var(self.output_avg_var_name, vtype, 0.0)
-        model.append_sim_code(f"{self.output_avg_var_name} += exp(-t / "
-                              f"{float(dt * timesteps)!r}) * {name} / "
-                              f"{float(timesteps)!r};")
-        return model
-
-    def get_readout(self, genn_pop, batch_size, shape):
-        return read_var(genn_pop, self.output_avg_var_name, batch_size, shape)
-
-    @property
-    def reset_vars(self):
-        return [(self.output_avg_var_name, self._type, 0.0)]
+        return self._add_readout_vars(
+            model, [(self.output_avg_var_name, vtype, 0.0)],
+            f"{self.output_avg_var_name} += exp(-t / {float(dt * timesteps)!r}) * {name} / "
+            f"{float(timesteps)!r};")

@@ -1,7 +1,5 @@
 """Readout of the output variable's current value."""
-import numpy as np
-
-from .readout import Readout
+from .readout import Readout, read_var
 
 
 def get_output_var(model, readout_name):
@@ -23,13 +21,6 @@ def check_spiking(model, readout_name):
     if not model.model.get("threshold_condition_code"):
         raise RuntimeError(f"{readout_name} readout can only be used with spiking models "
                            "(models with a threshold condition)")
-
-
-def read_var(genn_pop, var_name, batch_size, shape):
-    """Pull ``var_name`` and return a copy shaped ``(batch_size,) + shape``."""
-    var = genn_pop.vars[var_name]
-    var.pull_from_device()
-    return np.reshape(np.array(var.view, copy=True), (batch_size,) + tuple(shape))
 
 
 class Var(Readout):

@@ -201,23 +201,32 @@ class Group:
 
     def set_param_dynamic(self, name, dynamic=True):
         """Make a parameter changeable after build (``set_dynamic_param_value``)."""
-        self.genn_model._check_not_built(f"set_param_dynamic on '{self.name}'")
-        if name not in self.params:
-            raise ModelError(f"{self.kind} '{self.name}' has no parameter '{name}'")
-        if dynamic and name not in self.dynamic_params:
-            self.dynamic_params.append(name)
-        elif not dynamic and name in self.dynamic_params:
-            self.dynamic_params.remove(name)
+        self._set_dynamic(self.params, self.dynamic_params, name, dynamic,
+                          "set_param_dynamic", "parameter")
 
     def set_dynamic_param_value(self, name, value):
-        if name not in self.dynamic_params:
-            raise ModelError(f"parameter '{name}' of '{self.name}' is not dynamic: call "
-                             f"set_param_dynamic('{name}') before build()")
-        arr = self.genn_model._arrays.get((self.name, "dyn"))
+        self._set_dynamic_value(self.params, self.dynamic_params, "dyn", name, value,
+                                "set_param_dynamic", "parameter")
+
+    def _set_dynamic(self, params, dynamic_params, name, dynamic, setter, what):
+        self.genn_model._check_not_built(f"{setter} on '{self.name}'")
+        if name not in params:
+            raise ModelError(f"{self.kind} '{self.name}' has no {what} '{name}'")
+        if dynamic and name not in dynamic_params:
+            dynamic_params.append(name)
+        elif not dynamic and name in dynamic_params:
+            dynamic_params.remove(name)
+
+    def _set_dynamic_value(self, params, dynamic_params, field, name, value, setter, what):
+        if name not in dynamic_params:
+            raise ModelError(f"{what} '{name}' of '{self.name}' is not dynamic: call "
+                             f"{setter}('{name}') before build()")
+        arr = self.genn_model._arrays.get((self.name, field))
         if arr is None:
-            raise RuntimeStateError("set_dynamic_param_value needs a loaded model")
-        arr[self.dynamic_params.index(name)] = value
-        self.params[name] = value
+            raise RuntimeStateError(f"setting the dynamic {what} '{name}' of '{self.name}' "
+                                    "needs a loaded model")
+        arr[dynamic_params.index(name)] = value
+        params[name] = value
 
     def derived(self):
         return derived_values(self.snippet, self.params, self.genn_model.dt)
@@ -370,19 +379,12 @@ class SynapseGroup(Group):
         self.set_param_dynamic(name, dynamic)
 
     def set_ps_param_dynamic(self, name, dynamic=True):
-        self.genn_model._check_not_built(f"set_ps_param_dynamic on '{self.name}'")
-        if name not in self.ps_params:
-            raise ModelError(f"postsynaptic model of '{self.name}' has no parameter '{name}'")
-        if dynamic and name not in self.psm_dynamic_params:
-            self.psm_dynamic_params.append(name)
+        self._set_dynamic(self.ps_params, self.psm_dynamic_params, name, dynamic,
+                          "set_ps_param_dynamic", "postsynaptic parameter")
 
     def set_ps_dynamic_param_value(self, name, value):
-        arr = self.genn_model._arrays.get((self.name, "psm_dyn"))
-        if name not in self.psm_dynamic_params or arr is None:
-            raise ModelError(f"postsynaptic parameter '{name}' of '{self.name}' is not "
-                             "dynamic or the model is not loaded")
-        arr[self.psm_dynamic_params.index(name)] = value
-        self.ps_params[name] = value
+        self._set_dynamic_value(self.ps_params, self.psm_dynamic_params, "psm_dyn", name,
+                                value, "set_ps_param_dynamic", "postsynaptic parameter")
 
 
 class CurrentSource(Group):

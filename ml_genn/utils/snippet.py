@@ -11,8 +11,8 @@ InitializerSnippet = namedtuple("InitializerSnippet", ["snippet", "param_vals", 
                                 defaults=[{}, {}])
 
 
-class ConstantValueDescriptor:
-    """A parameter that must be a plain number (stored as ``_<name>``)."""
+class StoredDescriptor:
+    """A descriptor keeping attribute ``x`` of an instance as ``_x``."""
 
     def __set_name__(self, owner, name):
         self.name = f"_{name}"
@@ -22,6 +22,10 @@ class ConstantValueDescriptor:
         if instance is None:
             return self
         return getattr(instance, self.name)
+
+
+class ConstantValueDescriptor(StoredDescriptor):
+    """A parameter that must be a plain number (stored as ``_<name>``)."""
 
     def __set__(self, instance, value):
         if not isinstance(value, Number):

@@ -10,6 +10,7 @@ from typing import Sequence, Union
 import numpy as np
 
 from ..initializers import Initializer
+from .snippet import StoredDescriptor
 
 Value = Union[Number, Sequence[Number], np.ndarray, Initializer]
 InitValue = Union[Value, str]
@@ -27,19 +28,10 @@ def is_value_initializer(value):
     return isinstance(value, Initializer)
 
 
-class ValueDescriptor:
+class ValueDescriptor(StoredDescriptor):
     def __init__(self, *genn_names):
         self.genn_names = [(n, None) if isinstance(n, str) else (n[0], n[1])
                            for n in genn_names]
-
-    def __set_name__(self, owner, name):
-        self.name = f"_{name}"
-        self.public = name
-
-    def __get__(self, instance, owner):
-        if instance is None:
-            return self
-        return getattr(instance, self.name)
 
     def __set__(self, instance, value):
         has_transform = any(t is not None for _, t in self.genn_names)

@@ -533,11 +533,13 @@ def test_duplicate_population_name():
     assert m.neuron_populations["Pre"] is pre
 
 
-def test_names_clashing_as_c_identifiers():
+def test_names_that_are_not_c_identifiers():
+    """Names are validated, not mangled: 'Pop-1' can never clash with 'Pop_1'."""
     m = GeNNModel("float", "errors_dup")
-    m.add_neuron_population("Pop-1", 4, "LIF", LIF_PARAMS, LIF_VARS)
-    with pytest.raises(ModelError, match=r"'Pop_1' maps to the same C identifier as 'Pop-1'"):
-        m.add_neuron_population("Pop_1", 4, "LIF", LIF_PARAMS, LIF_VARS)
+    with pytest.raises(ModelError, match=r"neuron population name 'Pop-1' is not allowed: "
+                                         r"it is not a C identifier"):
+        m.add_neuron_population("Pop-1", 4, "LIF", LIF_PARAMS, LIF_VARS)
+    m.add_neuron_population("Pop_1", 4, "LIF", LIF_PARAMS, LIF_VARS)
 
 
 @pytest.mark.parametrize("size", [0, -5, 2.5, "10", None])
@@ -660,7 +662,8 @@ def test_custom_update_bad_group_name():
                                      update_code="X *= 2.0;")
     m = GeNNModel("float", "errors_desc")
     pop = m.add_neuron_population("Pop", 3, "LIF", LIF_PARAMS, LIF_VARS)
-    with pytest.raises(ModelError, match=r"group name 'my group' must be letters, digits"):
+    with pytest.raises(ModelError, match=r"custom update group name 'my group' is not "
+                                         r"allowed: it is not a C identifier"):
         m.add_custom_update("Upd", "my group", cum, {}, {}, {"X": create_var_ref(pop, "V")})
 
 
@@ -792,10 +795,23 @@ def test_run_with_non_integer_steps(built):
 
 
 def test_derived_parameter_failure_names_the_parameter(no_compiler):
+    # a user model: built-in LIF rejects TauM = 0 before its derived parameters
+    leaky = create_neuron_model(
+        "Leaky", params=["Tau"], vars=[("V", "scalar")],
+        derived_params=[("Decay", lambda pars, dt: dt / pars["Tau"])],
+        sim_code="V -= Decay * V;")
     m = GeNNModel("float", "errors_desc")
-    m.add_neuron_population("Pop", 4, "LIF", dict(LIF_PARAMS, TauM=0.0), LIF_VARS)
-    with pytest.raises(ModelError, match=r"neuron model 'LIF': derived parameter 'ExpTC' "
+    m.add_neuron_population("Pop", 4, leaky, {"Tau": 0.0}, {"V": 0.0})
+    with pytest.raises(ModelError, match=r"neuron model 'Leaky': derived parameter 'Decay' "
                                          r"could not be computed: ZeroDivisionError"):
+        m.build()
+
+
+def test_builtin_lif_rejects_zero_time_constant(no_compiler):
+    m = GeNNModel("float", "errors_tau0")
+    m.add_neuron_population("Pop", 4, "LIF", dict(LIF_PARAMS, TauM=0.0), LIF_VARS)
+    with pytest.raises(ModelError, match=r"'Pop'.*'LIF'.*'TauM' = 0.0 must be a finite "
+                                         r"number > 0"):
         m.build()
 
 

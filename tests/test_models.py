@@ -141,15 +141,23 @@ def test_sim_code_locals_are_visible_in_threshold_and_reset():
     np.testing.assert_array_equal(ids, [1, 3, 1, 3, 1, 3])
 
 
-def test_compiler_failure_explains_and_attaches_output():
-    """Code that passes our checks but not the C++ compiler (operator % on a
-    floating-point value: our checker does not infer types) gives a
-    BuildError with the compiler output and the path of the source."""
-    from ml_genn.genn import BuildError
+def test_compiler_failure_explains_and_attaches_output(monkeypatch):
+    """Operator % on a floating-point value is caught by the checker (a
+    CodeError, never a compiler error); a compiler failure (here: a bad
+    flag in ML_GENN_CXXFLAGS) gives a BuildError with the compiler output
+    and the path of the source."""
+    from ml_genn.genn import BuildError, CodeError
     bad = create_neuron_model("ModuloOnFloat", vars=[("V", "scalar")],
                               sim_code="V = (scalar)(fmod(V, 2.0) % 3);")
     model = GeNNModel("float", "compile_failure")
     model.add_neuron_population("P", 2, bad, {}, {"V": 0.0})
+    with pytest.raises(CodeError, match=r"operator '%' needs integer operands"):
+        model.build()
+    monkeypatch.setenv("ML_GENN_CXXFLAGS", "-fno-such-flag-for-ml-genn")
+    good = create_neuron_model("ModuloOnInt", vars=[("V", "scalar")],
+                               sim_code="V = (scalar)((int)V % 3);")
+    model = GeNNModel("float", "compile_failure")
+    model.add_neuron_population("P", 2, good, {}, {"V": 0.0})
     with pytest.raises(BuildError) as info:
         model.build()
     err = info.value

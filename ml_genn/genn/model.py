@@ -1,6 +1,10 @@
 """GeNNModel: describe a network, build it into native code, run it."""
 import ctypes
+import math
+import numbers
 import os
+import stat
+import threading
 import time
 
 import numpy as np
@@ -27,11 +31,65 @@ def _default_backend():
     return "cpu"
 
 
+# pygenn 5 GeNNModel keyword arguments (log levels) and backend preferences.
+# None of them changes what this engine generates: the CPU backend always
+# optimises, never emits debug code and has no device to select.  They are
+# accepted so that code written for pygenn/mlGeNN runs unchanged, and ignored.
+ACCEPTED_PREFERENCES = (
+    "genn_log_level", "code_gen_log_level", "transpiler_log_level", "runtime_log_level",
+    "backend_log_level", "log_level", "optimize_code", "debug_code",
+    "enable_bitmask_optimisations", "generate_empty_state_push",
+    "generate_extra_global_param_pull", "automatic_copy", "generate_line_info",
+    "show_ptx_info", "enable_nccl_reductions", "device_select_method", "manual_device_id",
+    "block_size_select_method", "manual_block_sizes", "constant_cache_overhead")
+
+MAX_THREADS = 1024
+_INDEX_LIMIT = 2 ** 31 - 1     # generated code indexes arrays with 32-bit integers
+
+
+def _check_num_threads(value):
+    """None or -1: all available cores; else an integer in 1..MAX_THREADS."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ModelError(f"num_threads must be None, -1 (all cores) or a positive integer, "
+                         f"got {value!r}")
+    value = int(value)
+    if value == -1:
+        return None
+    if value < 1 or value > MAX_THREADS:
+        raise ModelError(f"num_threads must be None, -1 (all cores) or an integer in "
+                         f"1..{MAX_THREADS}, got {value}")
+    return value
+
+
 class GeNNModel:
     """A spiking network model compiled to native code (pygenn-5-like API).
 
     ``backend``: ``None``/"cpu" (C++, works everywhere) or "cuda".
-    ``num_threads``: OpenMP threads for batched runs (default: all cores).
+    ``num_threads``: OpenMP threads for batched runs: ``None`` or ``-1`` use
+    all cores available to the process, otherwise an integer in 1..1024
+    (0, other negative numbers, bools and non-integers raise ``ModelError``).
+
+    ``**preferences``: only pygenn 5's keyword arguments and backend
+    preferences are accepted, and all of them are ignored by this engine
+    (it always generates optimised code and has no device to select):
+    ``genn_log_level``, ``code_gen_log_level``, ``transpiler_log_level``,
+    ``runtime_log_level``, ``backend_log_level``, ``log_level``,
+    ``optimize_code``, ``debug_code``, ``enable_bitmask_optimisations``,
+    ``generate_empty_state_push``, ``generate_extra_global_param_pull``,
+    ``automatic_copy``, ``generate_line_info``, ``show_ptx_info``,
+    ``enable_nccl_reductions``, ``device_select_method``,
+    ``manual_device_id``, ``block_size_select_method``,
+    ``manual_block_sizes``, ``constant_cache_overhead``.  Any other keyword
+    raises ``TypeError`` naming it.
+
+    Thread safety: ``run``, ``custom_update``, ``load``, ``unload`` and the
+    other operations on a loaded model's state are serialised by a lock per
+    model.  Ctrl-C during ``run`` raises ``KeyboardInterrupt`` within a
+    fraction of a second (the native loop runs in chunks of about 0.1 s);
+    ``timestep`` then counts exactly the steps that ran and the model can
+    be run further.
     """
 
     def __init__(self, precision="float", model_name="model", backend=None,
@@ -48,10 +106,27 @@ class GeNNModel:
             raise ModelError(f"unknown backend {backend!r}; choose 'cpu' or 'cuda'")
         self.precision = precision
         self.time_precision = time_precision or precision
+        # the name is written into a comment and a "{model_name}_CODE" path
+        from .names import check_name
+        check_name(model_name, "model", only_identifier=True)
         self.model_name = model_name
         self.backend_name = backend
+        unknown = sorted(set(preferences) - set(ACCEPTED_PREFERENCES))
+        if unknown:
+            raise TypeError(f"GeNNModel() got unknown keyword argument(s) "
+                            f"{', '.join(repr(k) for k in unknown)}; accepted: precision, "
+                            "model_name, backend, time_precision, num_threads, and the "
+                            "(ignored) pygenn preferences " + ", ".join(ACCEPTED_PREFERENCES))
+        _check_num_threads(num_threads)
         self.num_threads = num_threads
         self.preferences = preferences
+        # [timestep, step], advanced by the native run loop itself
+        self._counters = np.zeros(2, dtype=np.uint64)
+        self._lock = threading.RLock()
+        self._chunk = 8
+        self._lib_release = None
+        self._built_info = None
+        self._built_batch_size = None
         self.dt = 0.5
         self.batch_size = 1
         self.seed = 0
@@ -80,16 +155,13 @@ class GeNNModel:
     def _check_name(self, name, what):
         if not isinstance(name, str) or not name:
             raise ModelError(f"{what} name must be a non-empty string, got {name!r}")
+        from .names import check_name
+        check_name(name, what, f"model '{self.model_name}'")
         taken = (set(self.neuron_populations) | set(self.synapse_populations)
                  | set(self.current_sources) | set(self.custom_updates))
         if name in taken:
             raise ModelError(f"{what} name '{name}' is already used in model "
                              f"'{self.model_name}'; names must be unique")
-        from .backends.base import c_ident
-        clash = [o for o in taken if c_ident(o) == c_ident(name)]
-        if clash:
-            raise ModelError(f"{what} name '{name}' maps to the same C identifier as "
-                             f"'{clash[0]}'; choose names differing in letters or digits")
 
     def _check_not_built(self, what):
         if self._built is not None:
@@ -168,10 +240,8 @@ class GeNNModel:
         """Add an update run by ``custom_update(group_name)``."""
         self._check_not_built("adding a custom update")
         self._check_name(cu_name, "custom update")
-        if not isinstance(group_name, str) or not group_name or \
-                not set(group_name) <= _VALID_NAME_CHARS:
-            raise ModelError(f"custom update '{cu_name}': group name {group_name!r} must be "
-                             "letters, digits and '_'")
+        from .names import check_name
+        check_name(group_name, "custom update group", f"custom update '{cu_name}'")
         model = _resolve(custom_update_model, "custom_update_models", CustomUpdateModel,
                          "custom update model")
         cu = CustomUpdate(self, cu_name, group_name, model, params or {}, vars or {},
@@ -191,10 +261,22 @@ class GeNNModel:
     # build / load
     # ------------------------------------------------------------------
     def _validate(self):
-        if not (isinstance(self.dt, (int, float)) and self.dt > 0):
-            raise ModelError(f"dt must be a positive number of milliseconds, got {self.dt!r}")
-        if not (isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1):
+        dt = self.dt
+        if isinstance(dt, bool) or not isinstance(dt, (numbers.Real, np.number)) or \
+                not math.isfinite(dt) or dt <= 0:
+            raise ModelError(f"dt must be a positive number of milliseconds (finite, not a "
+                             f"bool), got {dt!r}")
+        if isinstance(self.batch_size, bool) or \
+                not isinstance(self.batch_size, (numbers.Integral, np.integer)) or \
+                self.batch_size < 1:
             raise ModelError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)) or \
+                not 0 <= int(seed) < 2 ** 64:
+            raise ModelError(f"seed must be an integer in 0..2**64-1 (0: a random seed), got "
+                             f"{seed!r}")
+        _check_num_threads(self.num_threads)
+        self._validate_builtin_params()
         for sg in self.synapse_populations.values():
             if not isinstance(sg.axonal_delay_steps, (int, np.integer)) or \
                     sg.axonal_delay_steps < 0:
@@ -207,8 +289,66 @@ class GeNNModel:
             if sg.is_sparse:
                 self._sizes[(sg.name, "stride")] = self._sparse_stride(sg)
 
+    def _validate_builtin_params(self):
+        """Built-in models and snippets: the constraints of builtins/constraints.py."""
+        from .builtins.constraints import check
+        for g in list(self.neuron_populations.values()) + \
+                list(self.current_sources.values()) + list(self.custom_updates.values()):
+            check(g.snippet, g.params, f"{g.kind} '{g.name}'")
+        for sg in self.synapse_populations.values():
+            where = f"synapse population '{sg.name}'"
+            check(sg.snippet, sg.params, where)
+            check(sg.ps_initialiser.snippet, sg.ps_params, where + " postsynaptic")
+            ci = sg.connectivity_initialiser
+            if ci is not None:
+                check(ci.snippet, ci.params, where + " connectivity",
+                      sg.src.num_neurons, sg.trg.num_neurons)
+        from .runtime import _all_vars
+        from .snippets import VarInit
+        for g, field, var in _all_vars(self):
+            if isinstance(var.init, VarInit):
+                check(var.init.snippet, var.init.params,
+                      f"{g.kind} '{g.name}' variable '{field}' initialiser")
+
+    def _check_index_sizes(self, backend):
+        """Sizes that would overflow the 32-bit indices of generated code."""
+        limit = _INDEX_LIMIT
+        for spec in backend.arrays:
+            if spec.size > limit:
+                raise ModelError(f"'{spec.key[0]}': array '{spec.key[1]}' would have "
+                                 f"{spec.size} elements, more than generated code can index "
+                                 f"({limit}); use fewer neurons, a smaller batch_size or "
+                                 "sparser connectivity")
+        for sg in self.synapse_populations.values():
+            npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+            conn = sg.matrix_type.connectivity
+            if conn in (Conn.DENSE, Conn.PROCEDURAL) and npre * npost > limit:
+                raise ModelError(f"synapse population '{sg.name}': {npre} x {npost} = "
+                                 f"{npre * npost} synapses overflow 32-bit indices "
+                                 f"({limit}); use SPARSE connectivity or smaller populations")
+            if sg.is_sparse:
+                stride = self._sizes.get((sg.name, "stride"), 0)
+                if npre * stride * self.batch_size > limit:
+                    raise ModelError(f"synapse population '{sg.name}': {npre} rows x {stride} "
+                                     f"synapses per row{' x batch' if self.batch_size > 1 else ''}"
+                                     f" overflow 32-bit indices ({limit})")
+            if sg.kernel_size is not None:
+                k = 1
+                for d in sg.kernel_size:
+                    k *= d
+                if k * self.batch_size > limit:
+                    raise ModelError(f"synapse population '{sg.name}': kernel of {k} "
+                                     f"elements overflows 32-bit indices ({limit})")
+        for ng in self.neuron_populations.values():
+            if ng.num_neurons * self.batch_size * ng.num_delay_slots > limit:
+                raise ModelError(f"neuron population '{ng.name}': {ng.num_neurons} neurons x "
+                                 f"batch {self.batch_size} x {ng.num_delay_slots} delay slots "
+                                 f"overflow 32-bit indices ({limit})")
+
     def _sparse_stride(self, sg):
         if sg._user_connectivity is not None:
+            from .runtime import check_user_connectivity
+            check_user_connectivity(sg)
             pre = sg._user_connectivity[0]
             counts = np.bincount(pre, minlength=sg.src.num_neurons)
             return max(int(counts.max(initial=0)), 1)
@@ -237,7 +377,9 @@ class GeNNModel:
         self._validate()
         backend = self._make_backend()
         source = backend.generate()
+        self._check_index_sizes(backend)
         self._backend = backend
+        self._built_batch_size = self.batch_size
         self.source = source
         from .backends.compile import compile_source
         lib_path, src_path, cached = compile_source(self, source, force_rebuild)
@@ -245,45 +387,130 @@ class GeNNModel:
         self.source_path = src_path
         self.cache_hit = cached
         if os.environ.get("ML_GENN_KEEP_SOURCE"):
-            keep = os.path.join(path_to_model, f"{self.model_name}_CODE")
-            os.makedirs(keep, exist_ok=True)
-            with open(os.path.join(keep, "model.cc"), "w") as f:
-                f.write(source)
+            self._keep_source(path_to_model, source)
         self.build_time = time.perf_counter() - start
+
+    def _keep_source(self, path_to_model, source):
+        """Write the source to {path_to_model}/{model_name}_CODE/model.cc, never
+        outside that folder: no path separators in the name, no symlinks
+        followed, written to a temporary file and renamed into place."""
+        from .errors import BuildError
+        name = self.model_name
+        if not isinstance(name, str) or not name or os.sep in name or \
+                (os.altsep and os.altsep in name) or name in (".", ".."):
+            raise ModelError(f"ML_GENN_KEEP_SOURCE: model name {name!r} cannot name a folder")
+        keep = os.path.join(path_to_model, f"{name}_CODE")
+        try:
+            os.mkdir(keep)
+        except FileExistsError:
+            pass
+        try:
+            dfd = os.open(keep, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) |
+                          getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            dfd = None
+        if dfd is None or not stat.S_ISDIR(os.fstat(dfd).st_mode):
+            if dfd is not None:
+                os.close(dfd)
+            raise BuildError(f"ML_GENN_KEEP_SOURCE: '{keep}' exists and is not a folder (a "
+                             "symbolic link or a file); remove it or unset "
+                             "ML_GENN_KEEP_SOURCE")
+        # everything below is relative to the opened folder: nothing is followed
+        tmp = f".model-{os.getpid()}-{threading.get_ident()}.cc.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                         getattr(os, "O_NOFOLLOW", 0), 0o644, dir_fd=dfd)
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(source)
+                os.replace(tmp, "model.cc", src_dir_fd=dfd, dst_dir_fd=dfd)
+            except BaseException:
+                try:
+                    os.unlink(tmp, dir_fd=dfd)
+                except OSError:
+                    pass
+                raise
+        finally:
+            os.close(dfd)
 
     def load(self, num_recording_timesteps=None):
         """Allocate state, initialise it and bind it to the native library."""
+        with self._lock:
+            self._load(num_recording_timesteps)
+
+    def _load(self, num_recording_timesteps):
         if self._built is None:
             raise RuntimeStateError("call build() before load()")
         if self._loaded:
             self.unload()
-        if any(ng.spike_recording_enabled or ng.spike_event_recording_enabled
-               for ng in self.neuron_populations.values()) \
+        if self._built_batch_size != self.batch_size:
+            raise RuntimeStateError(f"batch_size changed from {self._built_batch_size} to "
+                                    f"{self.batch_size} after build(); call build() again")
+        # the generated code writes recording buffers that were enabled at build()
+        if any(spec.key[1] in ("recSpk", "recSpkEvnt") for spec in self._backend.arrays) \
                 and not num_recording_timesteps:
             raise RuntimeStateError("spike recording is enabled: pass "
                                     "load(num_recording_timesteps=N)")
         if num_recording_timesteps is not None and (
-                not isinstance(num_recording_timesteps, (int, np.integer))
+                isinstance(num_recording_timesteps, bool)
+                or not isinstance(num_recording_timesteps, (int, np.integer))
                 or num_recording_timesteps < 0):
             raise ModelError("load: num_recording_timesteps must be a non-negative integer, "
                              f"got {num_recording_timesteps!r}")
-        self._num_recording_timesteps = int(num_recording_timesteps or 0)
+        n_rec = int(num_recording_timesteps or 0)
+        if n_rec >= 2 ** 32:
+            raise ModelError(f"load: num_recording_timesteps = {n_rec} is too large (at most "
+                             f"{2 ** 32 - 1})")
+        for ng in self.neuron_populations.values():
+            if ng.spike_recording_enabled or ng.spike_event_recording_enabled:
+                words = n_rec * self.batch_size * ((ng.num_neurons + 31) // 32)
+                if words > 2 ** 40:
+                    raise ModelError(f"load: recording {n_rec} steps of '{ng.name}' needs "
+                                     f"{words * 4} bytes; record fewer steps")
+        self._num_recording_timesteps = n_rec
         from .runtime import load_model
         start = time.perf_counter()
-        load_model(self)
+        self._counters[:] = 0
+        try:
+            load_model(self)
+        except BaseException:
+            self.unload()
+            raise
         self._init_time = time.perf_counter() - start
         self._custom_update_times = {}
         self._loaded = True
-        self._timestep = 0
-        self._step = 0
+        self._counters[:] = 0
 
     def unload(self):
         """Release the state arrays and the library (build stays cached)."""
-        from .runtime import detach_views
-        detach_views(self)
-        self._lib = None
-        self._loaded = False
-        self._arrays = {}
+        with self._lock:
+            from .runtime import detach_views
+            detach_views(self)
+            self._lib = None
+            self._run_fn = None
+            self._custom_update_fns = {}
+            self._loaded = False
+            self._arrays = {}
+            release, self._lib_release = self._lib_release, None
+            if release is not None:
+                release()          # the library instance may serve another model now
+
+    # [timestep, step] live in a small array the native run loop advances
+    @property
+    def _timestep(self):
+        return int(self._counters[0])
+
+    @_timestep.setter
+    def _timestep(self, value):
+        self._counters[0] = value
+
+    @property
+    def _step(self):
+        return int(self._counters[1])
+
+    @_step.setter
+    def _step(self, value):
+        self._counters[1] = value
 
     # ------------------------------------------------------------------
     # running
@@ -298,31 +525,56 @@ class GeNNModel:
         self.run(1)
 
     def run(self, n_steps):
-        """Advance ``n_steps`` time steps entirely in native code."""
-        self._check_loaded("run")
+        """Advance ``n_steps`` time steps in native code.
+
+        The native loop runs in chunks of about 0.1 s (sized from the
+        measured speed, growing geometrically from a few steps), so Ctrl-C
+        raises ``KeyboardInterrupt`` quickly; the native code itself advances
+        ``timestep``, so after an interrupt it counts exactly the steps that
+        ran, and the model can be run further with identical results."""
         if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool):
             raise ModelError(f"run: n_steps must be an integer number of steps, got "
                              f"{n_steps!r}")
         n_steps = int(n_steps)
         if n_steps < 0:
             raise ModelError(f"run: n_steps must be >= 0, got {n_steps}")
-        if n_steps == 0:
-            return
-        threads = self.num_threads or _available_cores()
-        self._lib.mg_run(ctypes.c_uint64(self._timestep), ctypes.c_uint64(self._step),
-                         ctypes.c_uint32(n_steps),
-                         ctypes.c_uint32(self._num_recording_timesteps), ctypes.c_int(threads))
-        self._timestep += n_steps
-        self._step += n_steps
+        with self._lock:
+            self._check_loaded("run")
+            if self._timestep + n_steps >= 2 ** 64 or self._step + n_steps >= 2 ** 64:
+                raise ModelError(f"run: {n_steps} more steps would overflow the 64-bit step "
+                                 "counter")
+            if n_steps == 0:
+                return
+            threads = _check_num_threads(self.num_threads) or _available_cores()
+            from .runtime import check_before_run
+            check_before_run(self)
+            run_fn = self._run_fn
+            counters = self._counters.ctypes.data
+            num_rec = self._num_recording_timesteps
+            chunk = self._chunk
+            remaining = n_steps
+            clock = time.perf_counter
+            while remaining:
+                c = chunk if chunk < remaining else remaining
+                t0 = clock()
+                run_fn(counters, c, num_rec, threads)
+                remaining -= c
+                if c == chunk:
+                    # aim at ~0.1 s per native call: grow at most 8x, shrink at most 4x
+                    elapsed = clock() - t0
+                    factor = 0.1 / elapsed if elapsed > 0 else 8.0
+                    chunk = max(1, int(chunk * min(8.0, max(0.25, factor))))
+                    self._chunk = chunk
 
     def reset_spike_queues(self):
         """Forget spikes and delayed input still in flight (spike queues,
         spike-like event queues and dendritic delay rings), so the next step
         starts as after load().  Used between independent examples."""
-        self._check_loaded("reset_spike_queues")
-        for (group, field), arr in self._arrays.items():
-            if field in ("spkCnt", "evntCnt", "denDelay"):
-                arr[:] = 0
+        with self._lock:
+            self._check_loaded("reset_spike_queues")
+            for (group, field), arr in self._arrays.items():
+                if field in ("spkCnt", "evntCnt", "denDelay"):
+                    arr[:] = 0
 
     @property
     def timestep(self):
@@ -330,7 +582,11 @@ class GeNNModel:
 
     @timestep.setter
     def timestep(self, value):
-        self._timestep = int(value)
+        if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) \
+                or not 0 <= int(value) < 2 ** 64:
+            raise ModelError(f"timestep must be an integer in 0..2**64-1, got {value!r}")
+        with self._lock:
+            self._timestep = int(value)
 
     @property
     def t(self):
@@ -338,15 +594,19 @@ class GeNNModel:
 
     def custom_update(self, group_name):
         """Run every custom update of ``group_name``."""
-        self._check_loaded("custom_update")
-        fn = self._custom_update_fns.get(group_name)
-        if fn is None:
-            raise ModelError(f"no custom update group '{group_name}'; groups: "
-                             f"{', '.join(sorted(self._custom_update_fns)) or 'none'}")
-        start = time.perf_counter()
-        fn(ctypes.c_uint64(self._timestep))
-        self._custom_update_times[group_name] = (
-            self._custom_update_times.get(group_name, 0.0) + time.perf_counter() - start)
+        with self._lock:
+            self._check_loaded("custom_update")
+            fn = self._custom_update_fns.get(group_name) if isinstance(group_name, str) \
+                else None
+            if fn is None:
+                raise ModelError(f"no custom update group {group_name!r}; groups: "
+                                 f"{', '.join(sorted(self._custom_update_fns)) or 'none'}")
+            from .runtime import check_before_run
+            check_before_run(self, ("custom update",))
+            start = time.perf_counter()
+            fn(ctypes.c_uint64(self._timestep))
+            self._custom_update_times[group_name] = (
+                self._custom_update_times.get(group_name, 0.0) + time.perf_counter() - start)
 
     # -- timers (timing_enabled = True before build()), in seconds ----------
     def _timer(self, index):
@@ -402,28 +662,34 @@ class GeNNModel:
 
     # called by groups -------------------------------------------------
     def _backend_push(self, view):
-        pass
+        """Nothing to copy on the CPU backend (views are the state itself)."""
 
     def _backend_pull(self, view):
-        pass
+        """Nothing to copy on the CPU backend (views are the state itself)."""
 
     def _rebind(self, view):
         from .runtime import rebind
-        rebind(self, view)
+        with self._lock:
+            rebind(self, view)
 
     def _upload_sparse(self, sg):
         from .runtime import upload_sparse
-        upload_sparse(self, sg)
+        with self._lock:
+            upload_sparse(self, sg)
 
     def _spike_recording_data(self, ng, events=False):
         from .runtime import decode_spikes
-        return decode_spikes(self, ng, "recSpkEvnt" if events else "recSpk")
+        with self._lock:
+            return decode_spikes(self, ng, "recSpkEvnt" if events else "recSpk")
 
     def _current_spikes(self, ng):
-        self._check_loaded("current_spikes")
-        slots = ng.num_delay_slots
-        slot = (self._step - 1) % slots if self._step > 0 else 0
-        cnt = self._arrays[(ng.name, "spkCnt")].reshape(self.batch_size, slots)[:, slot]
-        spk = self._arrays[(ng.name, "spk")].reshape(self.batch_size, slots, ng.num_neurons)
-        out = [np.sort(spk[b, slot, :cnt[b]]) for b in range(self.batch_size)]
-        return out[0] if self.batch_size == 1 else out
+        with self._lock:
+            self._check_loaded("current_spikes")
+            slots = ng.num_delay_slots
+            slot = (self._step - 1) % slots if self._step > 0 else 0
+            cnt = self._arrays[(ng.name, "spkCnt")].reshape(self.batch_size, slots)[:, slot]
+            cnt = np.minimum(cnt, ng.num_neurons)
+            spk = self._arrays[(ng.name, "spk")].reshape(self.batch_size, slots,
+                                                         ng.num_neurons)
+            out = [np.sort(spk[b, slot, :cnt[b]]) for b in range(self.batch_size)]
+            return out[0] if self.batch_size == 1 else out

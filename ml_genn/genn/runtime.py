@@ -1,5 +1,16 @@
-"""State arrays, binding them to the native library, recording decode."""
+"""State arrays, binding them to the native library, recording decode.
+
+Isolation: every loaded model gets its own instance of the compiled library
+(a private, verified copy loaded with its own path and inode, see
+``cache.load_library``), so the library's static globals (array pointers,
+seed) are never shared by two live models.  When a model is unloaded (or
+garbage-collected) its instance goes back to a pool and is reused by the
+next model of the same library, so reloading does not leak mappings.
+"""
 import ctypes
+import re
+import threading
+import weakref
 
 import numpy as np
 
@@ -14,16 +25,157 @@ def _fill_value(spec, dtype):
     return spec.fill
 
 
+_free_instances = {}            # (library path, sha256) -> [CDLL, ...] not in use
+_pool_lock = threading.Lock()
+
+
+def _release_library(key, lib):
+    with _pool_lock:
+        _free_instances.setdefault(key, []).append(lib)
+
+
+def _acquire_library(model):
+    from .cache import load_library
+    info = model._built_info
+    if not info:
+        from .errors import BuildError
+        raise BuildError("the model has no verified build; call build() again")
+    key = (model._built, info["sha256"])
+    with _pool_lock:
+        free = _free_instances.get(key)
+        if free:
+            lib = free.pop()
+            return key, lib
+    return key, load_library(model._built, info["sha256"], info.get("size"))
+
+
+def _code_text(snippet):
+    return "\n".join(getattr(snippet, f, None) or "" for f in snippet.code_fields)
+
+
+def _reads(snippets, name):
+    pattern = re.compile(r"\b" + re.escape(name) + r"\b")
+    return any(pattern.search(_code_text(s)) for s in snippets if s is not None)
+
+
+def _required_egps(model):
+    """EGPs the generated code reads: (view, needed at load (init code))."""
+    out = []
+    for g in _groups(model):
+        snippets = [g.snippet]
+        if g.kind == "synapse population":
+            snippets.append(g.ps_initialiser.snippet)
+        for view in list(g.extra_global_params.values()) + \
+                list(getattr(g, "psm_extra_global_params", {}).values()):
+            if _reads(snippets, view.name):
+                out.append((view, False))
+    for _, _, var in _all_vars(model):
+        if isinstance(var.init, VarInit):
+            for view in var.extra_global_params.values():
+                if _reads([var.init.snippet], view.name.split(".")[-1]):
+                    out.append((view, True))
+    return out
+
+
+def _egp_missing(view, when):
+    return RuntimeStateError(
+        f"{view.group.kind} '{view.group.name}': extra global parameter "
+        f"'{view.name}' is read by the model's code but was never set; set it "
+        f"with extra_global_params['{view.name.split('.')[-1]}'].set_init_values(...) "
+        f"before {when}")
+
+
+def _index_checks(model):
+    """(group, start var, end var, EGP view) of built-ins whose code reads
+    EGP[start .. end-1] (SpikeSourceArray)."""
+    out = []
+    for ng in model.neuron_populations.values():
+        for start, end, egp in getattr(ng.snippet, "index_constraints", ()):
+            if start in ng.vars and end in ng.vars and egp in ng.extra_global_params:
+                out.append((ng, ng.vars[start], ng.vars[end], ng.extra_global_params[egp]))
+    return out
+
+
+def check_before_run(model, kinds=None):
+    """Raise before native code runs when it would read unset or too short
+    EGPs (``kinds``: only the EGPs of groups of these kinds)."""
+    for view, _ in model._required_egps:
+        if view.init_values is None and (kinds is None or view.group.kind in kinds):
+            raise _egp_missing(view, "run()" if kinds is None else "custom_update()")
+    if kinds is not None:
+        return
+    for ng, start, end, egp in model._index_checks:
+        n = egp._array.size if egp._array is not None else 0
+        s, e = start._array, end._array
+        if s is None or e is None:
+            continue
+        if s.size != e.size and e.size and s.size % e.size == 0:
+            e = np.tile(e, s.size // e.size)
+        elif s.size != e.size and s.size and e.size % s.size == 0:
+            s = np.tile(s, e.size // s.size)
+        s64, e64 = s.astype(np.int64).ravel(), e.astype(np.int64).ravel()
+        # EGP[start] is read while start != end, and start only grows
+        bad = (s64 > e64) | ((s64 < e64) & (e64 > n))
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            nn = ng.num_neurons
+            where = f"neuron {i % nn}" + (f" of batch element {i // nn}" if s64.size > nn
+                                          else "")
+            raise RuntimeStateError(
+                f"neuron population '{ng.name}' ({ng.snippet.class_name}): {where} has "
+                f"{start.name} = {int(s64[i])}, {end.name} = {int(e64[i])}, but "
+                f"'{egp.name}' holds {n} values; need {start.name} <= {end.name} <= {n}")
+
+
+def _check_integer_values(g, var, arr, values):
+    """Integer-typed state must get finite values within its type's range."""
+    if arr.dtype.kind not in "iu":
+        return
+    v = np.asarray(values)
+    if v.dtype.kind in "iub":
+        bad = v.size and (v.min() < np.iinfo(arr.dtype).min or v.max() > np.iinfo(arr.dtype).max)
+    elif v.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = v.size and (not np.all(np.isfinite(v)) or v.min() < np.iinfo(arr.dtype).min
+                              or v.max() > np.iinfo(arr.dtype).max)
+    else:
+        bad = True
+    if bad:
+        raise ModelError(f"{g.kind} '{g.name}': initial values of '{var.name}' must be "
+                         f"finite integers in {np.iinfo(arr.dtype).min}.."
+                         f"{np.iinfo(arr.dtype).max} (type {var.type})")
+
+
+def _check_init_egp_sizes(model):
+    """EGPs of variable initialisers read at indices up to a known size
+    (Kernel: kernel[id_kernel]) must be at least that long."""
+    for g, _, var in _all_vars(model):
+        if not isinstance(var.init, VarInit):
+            continue
+        for egp, size_of in getattr(var.init.snippet, "egp_min_sizes", {}).items():
+            view = var.extra_global_params.get(egp)
+            dims = getattr(g, size_of, None)
+            if view is None or view.init_values is None or dims is None:
+                continue
+            need = int(np.prod(dims))
+            if view.init_values.size < need:
+                raise ModelError(f"{g.kind} '{g.name}': extra global parameter "
+                                 f"'{view.name}' has {view.init_values.size} values but the "
+                                 f"kernel has {need} elements ({' x '.join(map(str, dims))})")
+
+
 def load_model(model):
     """Allocate every array, bind pointers, initialise state."""
     backend = model._backend
-    lib = ctypes.CDLL(model._built)
+    key, lib = _acquire_library(model)
+    model._lib_release = weakref.finalize(model, _release_library, key, lib)
     lib.mg_set_array.argtypes = [ctypes.c_uint, ctypes.c_void_p]
     lib.mg_set_seed.argtypes = [ctypes.c_uint64]
-    lib.mg_run.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_uint32,
-                           ctypes.c_int]
+    lib.mg_run.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
+    lib.mg_run.restype = None
     lib.mg_init.argtypes = [ctypes.c_void_p]
     model._lib = lib
+    model._run_fn = lib.mg_run
     model._arrays = {}
     model._specs = {}
     for spec in backend.arrays:
@@ -56,6 +208,7 @@ def load_model(model):
         if arr is None:
             continue
         if is_constant(var.init):
+            _check_integer_values(g, var, arr, constant_value(var.init))
             arr[:] = constant_value(var.init)
         elif not isinstance(var.init, VarInit):
             if var.kind == "synapse" and g.is_sparse:
@@ -69,6 +222,12 @@ def load_model(model):
                 upload_sparse(model, sg)
             else:
                 build_connectivity[i] = 1
+    model._required_egps = _required_egps(model)
+    model._index_checks = _index_checks(model)
+    for view, at_load in model._required_egps:
+        if at_load and view.init_values is None:
+            raise _egp_missing(view, "load()")
+    _check_init_egp_sizes(model)
     lib.mg_set_seed(ctypes.c_uint64(_seed(model)))
     lib.mg_init(build_connectivity.ctypes.data)
     if lib.mg_get_error():
@@ -143,6 +302,7 @@ def _assign_array(g, var, arr):
     """Per-element values (shared by every batch element) or one set per
     batch element."""
     values = np.asarray(var.init).ravel()
+    _check_integer_values(g, var, arr, values)
     batch = g.genn_model.batch_size
     if values.size == arr.size:
         arr[:] = values
@@ -167,7 +327,18 @@ def _expand_sparse_values(sg, var):
     return values[..., order] if order is not None else values
 
 
+def check_user_connectivity(sg):
+    """Indices the native code will trust: within the populations."""
+    pre, post, _ = sg._user_connectivity
+    for what, idx, n in (("pre", pre, sg.src.num_neurons), ("post", post, sg.trg.num_neurons)):
+        if idx.size and int(idx.max()) >= n:
+            raise ModelError(f"synapse population '{sg.name}': a {what} index given to "
+                             f"set_sparse_connections is out of range 0..{n - 1} (NaN or "
+                             "infinite values are not indices)")
+
+
 def upload_sparse(model, sg):
+    check_user_connectivity(sg)
     pre, post, _ = sg._user_connectivity
     stride = model._sizes[(sg.name, "stride")]
     counts = np.bincount(pre, minlength=sg.src.num_neurons)
@@ -184,11 +355,16 @@ def upload_sparse(model, sg):
 
 
 def rebind(model, view):
-    from .runtime import _egp_field
     key = (view.group.name, _egp_field(view))
-    spec = model._specs[key]
-    model._arrays[key] = view._array
-    model._lib.mg_set_array(spec.index, view._array.ctypes.data)
+    spec = model._specs.get(key)
+    if spec is None or model._lib is None:
+        return
+    arr = view._array
+    if arr.dtype != spec.dtype or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr, dtype=spec.dtype)
+        view._array = arr
+    model._arrays[key] = arr
+    model._lib.mg_set_array(spec.index, arr.ctypes.data if arr.size else None)
 
 
 def decode_spikes(model, ng, field="recSpk"):

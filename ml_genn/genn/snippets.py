@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict
 
 from .errors import ModelError
+from .names import check_name
 from .types import (CustomUpdateVarAccess, NUMERIC_TYPES, VarAccess, VarAccessMode)
 
 
@@ -52,6 +53,9 @@ class AdditionalInputVar:
 
 
 def _check_type(kind, name, type_, pointer_ok=False):
+    if not isinstance(type_, str):
+        raise ModelError(f"{kind} {name!r} has a type that is not a string: {type_!r}; "
+                         "supported types: " + ", ".join(sorted(NUMERIC_TYPES)))
     t = type_.replace("const ", "").strip()
     base = t.rstrip("*").strip()
     if base not in NUMERIC_TYPES or (t.endswith("*") and not pointer_ok):
@@ -114,6 +118,19 @@ def _refs(items, default=VarAccessMode.READ_WRITE):
     return out
 
 
+_DECLARED_KINDS = {
+    "params": "parameter", "derived_params": "derived parameter",
+    "extra_global_params": "extra global parameter", "vars": "variable",
+    "additional_input_vars": "additional input variable",
+    "neuron_var_refs": "neuron variable reference", "pre_vars": "presynaptic variable",
+    "post_vars": "postsynaptic variable",
+    "pre_neuron_var_refs": "presynaptic neuron variable reference",
+    "post_neuron_var_refs": "postsynaptic neuron variable reference",
+    "psm_var_refs": "postsynaptic model variable reference",
+    "var_refs": "variable reference",
+    "extra_global_param_refs": "extra global parameter reference"}
+
+
 class Snippet:
     """Common part of every model: params, derived params, EGPs, a name."""
     kind = "snippet"
@@ -121,6 +138,7 @@ class Snippet:
 
     def __init__(self, class_name, params=None, derived_params=None,
                  extra_global_params=None):
+        check_name(class_name, "class", self.kind)
         self.class_name = class_name
         self.params = _params(params)
         self.derived_params = _derived(derived_params)
@@ -137,15 +155,17 @@ class Snippet:
         return list(self.extra_global_params)
 
     def _check_unique(self):
+        """Every declared name is a valid, non-reserved identifier, declared once."""
         seen = {}
+        owner = f"{self.kind} '{self.class_name}'"
         for group, items in self._declared().items():
             for item in items:
+                check_name(item.name, _DECLARED_KINDS.get(group, group), owner,
+                           declared=True,
+                           allow_function_names=group in ("params", "derived_params"))
                 if item.name in seen:
                     raise ModelError(f"{self.kind} '{self.class_name}': name '{item.name}' "
                                      f"is declared twice ({seen[item.name]} and {group})")
-                if item.name.startswith("_"):
-                    raise ModelError(f"{self.kind} '{self.class_name}': name '{item.name}' "
-                                     "starts with '_', which is reserved for generated code")
                 seen[item.name] = group
 
     def _declared(self):
@@ -169,8 +189,10 @@ class NeuronModel(Snippet):
         self.sim_code = sim_code or ""
         self.threshold_condition_code = threshold_condition_code or ""
         self.reset_code = reset_code or ""
-        self.additional_input_vars = [AdditionalInputVar(a[0], a[1], a[2])
-                                      for a in (additional_input_vars or [])]
+        self.additional_input_vars = [
+            AdditionalInputVar(a[0], _check_type("additional input variable", a[0], a[1]),
+                               a[2])
+            for a in (additional_input_vars or [])]
         self.auto_refractory_required = auto_refractory_required
         self._check_unique()
 
@@ -291,7 +313,9 @@ class CustomUpdateModel(Snippet):
         super().__init__(class_name, params, derived_params, extra_global_params)
         self.vars = _vars(vars, CustomUpdateVarAccess.READ_WRITE)
         self.var_refs = _refs(var_refs)
-        self.extra_global_param_refs = [EGP(e[0], e[1]) for e in
+        self.extra_global_param_refs = [EGP(e[0], _check_type("extra global parameter "
+                                                              "reference", e[0], e[1],
+                                                              pointer_ok=True)) for e in
                                         (extra_global_param_refs or [])]
         self.update_code = update_code or ""
         self._check_unique()

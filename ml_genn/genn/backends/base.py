@@ -44,10 +44,14 @@ class ArraySpec:
     size: int         # elements (0 = set at run time, e.g. EGPs)
     key: tuple        # (group name, field)
     fill: object = 0
+    origin: str = ""  # what declared it ("" = the engine itself)
 
 
 def c_ident(name):
-    """A C identifier derived from a user's group name."""
+    """A C identifier derived from a user's group name.
+
+    Group names are validated identifiers (:mod:`..names`), so this is the
+    identity for them; kept for internal keys such as ``"<model>"``."""
     s = re.sub(r"[^A-Za-z0-9_]", "_", name)
     if not s or s[0].isdigit():
         s = "g" + s
@@ -78,6 +82,8 @@ def c_literal(value, ctype, precision):
 
 
 INDENT = "    "
+IDX = "unsigned int"     # C type of indices and sizes in code strings
+
 
 def indent(lines, n):
     pad = INDENT * n
@@ -113,16 +119,32 @@ class Backend:
         self.renderer_cache = {}
         self.arrays = []
         self._array_index = {}
+        # keys (group, field) of the EGP arrays that rendered code reads or
+        # writes: the runtime can insist they are set before run()
+        self.egps_read = set()
         self.streams = {}
 
     # -- arrays ------------------------------------------------------------
-    def add_array(self, group_name, field, ctype, size, fill=0):
+    def add_array(self, group_name, field, ctype, size, fill=0, origin=""):
+        """The array of ``(group_name, field)``, created on first use.
+
+        ``origin`` says what declared it (e.g. "variable 'V'"); two different
+        declarations mapping to one key (a variable called ``pre_x`` next to
+        a presynaptic variable ``x``) are a ModelError, never a shared array.
+        The C name starts with ``mg_`` and the array's index, so it is unique
+        and can be neither a user's name nor a macro."""
         key = (group_name, field)
         if key in self._array_index:
-            return self._array_index[key]
-        c_name = f"{c_ident(group_name)}_{field.replace('.', '_')}"
+            spec = self._array_index[key]
+            if spec.origin != origin:
+                def what(o):
+                    return o or f"the engine's own '{field}' array"
+                raise ModelError(f"'{group_name}': {what(origin)} and {what(spec.origin)} "
+                                 f"would share the array '{field}'; rename one of them")
+            return spec
+        c_name = f"mg_{len(self.arrays)}_{c_ident(group_name)}_{field.replace('.', '_')}"
         spec = ArraySpec(len(self.arrays), c_name, ctype,
-                         numpy_dtype(ctype, self.precision), int(size), key, fill)
+                         numpy_dtype(ctype, self.precision), int(size), key, fill, origin)
         self.arrays.append(spec)
         self._array_index[key] = spec
         return spec
@@ -148,15 +170,23 @@ class Backend:
         for name, n in MATHS.items():
             fname = self.maths_function(name)
             env.define(name, Function(lambda a, f=fname: f"{f}({', '.join(a)})", n, n,
-                                      "maths function"))
-        env.define("min", Function(lambda a: f"mg_min({a[0]}, {a[1]})", 2, 2, "function"))
-        env.define("max", Function(lambda a: f"mg_max({a[0]}, {a[1]})", 2, 2, "function"))
-        env.define("abs", Function(lambda a: f"mg_abs({a[0]})", 1, 1, "function"))
-        env.define("printf", Function(lambda a: f"printf({', '.join(a)})", 1, 99, "function"))
-        env.define("assert", Function(lambda a: f"assert({a[0]})", 1, 1, "function"))
+                                      "maths function",
+                                      returns="int" if name == "ilogb" else "double"))
+        env.define("min", Function(lambda a: f"mg_min({a[0]}, {a[1]})", 2, 2, "function",
+                                   returns="args"))
+        env.define("max", Function(lambda a: f"mg_max({a[0]}, {a[1]})", 2, 2, "function",
+                                   returns="args"))
+        env.define("abs", Function(lambda a: f"mg_abs({a[0]})", 1, 1, "function",
+                                   returns="args"))
+        # the renderer checks the format and casts every argument ("printf")
+        env.define("printf", Function(lambda a: f"printf({', '.join(a)})", 1, 99, "function",
+                                      returns="printf"))
+        env.define("assert", Function(lambda a: f"assert({a[0]})", 1, 1, "function",
+                                      statement=True, returns="void"))
         if rng:
             s, r = self.sfx(), self.rng_state_ref
-            env.define("gennrand", Function(lambda a: f"mg_rand_u32({r})", 0, 0, "RNG"))
+            env.define("gennrand", Function(lambda a: f"mg_rand_u32({r})", 0, 0, "RNG",
+                                            returns="uint32_t"))
             env.define("gennrand_uniform", Function(lambda a: f"mg_uniform_{s}({r})", 0, 0, "RNG"))
             env.define("gennrand_normal", Function(lambda a: f"mg_normal_{s}({r})", 0, 0, "RNG"))
             env.define("gennrand_exponential",
@@ -166,22 +196,23 @@ class Backend:
             env.define("gennrand_gamma",
                        Function(lambda a: f"mg_gamma_{s}({r}, {a[0]})", 1, 1, "RNG"))
             env.define("gennrand_binomial",
-                       Function(lambda a: f"mg_binomial({r}, {a[0]}, {a[1]})", 2, 2, "RNG"))
+                       Function(lambda a: f"mg_binomial({r}, {a[0]}, {a[1]})", 2, 2, "RNG",
+                                returns="unsigned int"))
         env.define("dt", Value(c_literal(self.model.dt, "timepoint", self.precision),
-                               description="time step"))
-        env.define("num_batch", Value(f"({self.model.batch_size}u)",
+                               description="time step", ctype="timepoint"))
+        env.define("num_batch", Value(f"({self.model.batch_size}u)", ctype=IDX,
                                       description="batch size"))
         return env
 
     def element_env(self, group, snippet, params, size, dyn_field="dyn", egp_prefix="",
-                    rng=True, id_description="neuron index"):
+                    rng=True, id_description="neuron index", ctype=IDX):
         """Scope of code run once per neuron (or element): id, t, batch,
         num_neurons, the group's parameters and EGPs."""
         env = self.base_env(rng).child()
-        env.define("id", Value("id", description=id_description))
-        env.define("t", Value("t", description="time"))
-        env.define("batch", Value("batch", description="batch index"))
-        env.define("num_neurons", Value(f"({size}u)", description="population size"))
+        env.define("id", Value("id", description=id_description, ctype=IDX))
+        env.define("t", Value("t", description="time", ctype="timepoint"))
+        env.define("batch", Value("batch", description="batch index", ctype=IDX))
+        env.define("num_neurons", Value(f"({size}u)", description="population size", ctype=IDX))
         dynamic = group.psm_dynamic_params if dyn_field == "psm_dyn" else group.dynamic_params
         self.add_params(env, group, snippet, params, dynamic, self._dyn(group.name, dyn_field))
         self.add_egps(env, group, snippet.extra_global_params, egp_prefix)
@@ -199,19 +230,29 @@ class Backend:
         types.update({d.name: d.type for d in snippet.derived_params})
         for name, value in values.items():
             if name in dynamic:
-                env.define(name, Value(f"{dyn_array}[{dynamic.index(name)}]",
+                env.define(name, Value(f"{dyn_array}[{dynamic.index(name)}]", ctype="scalar",
                                        description="dynamic parameter"))
             else:
                 env.define(name, Value(c_literal(value, types.get(name, "scalar"),
                                                  self.precision),
-                                       description="parameter"))
+                                       description="parameter",
+                                       ctype=types.get(name, "scalar")))
+
+    def egp_value(self, spec, description="extra global parameter"):
+        """The code-string symbol of an EGP array: only ``name[index]`` is
+        allowed, and every use is recorded in :attr:`egps_read`."""
+        def element(index, spec=spec):
+            self.egps_read.add(spec.key)
+            return f"{spec.c_name}[{index}]"
+        return Value(spec.c_name, pointer=True, description=description, ctype=spec.ctype,
+                     index=element)
 
     def add_egps(self, env, group, egps, field_prefix=""):
         for egp in egps:
             spec = self.add_array(group.name, field_prefix + egp.name,
-                                  egp.type.rstrip("*").strip(), 0)
-            env.define(egp.name, Value(spec.c_name, pointer=True,
-                                       description="extra global parameter"))
+                                  egp.type.rstrip("*").strip(), 0,
+                                  origin=f"extra global parameter '{field_prefix}{egp.name}'")
+            env.define(egp.name, self.egp_value(spec))
 
     # -- backend hooks: how accumulation is written --------------------
     def add_to(self, target, value):
@@ -227,8 +268,10 @@ class Backend:
         return size
 
     def _var_array(self, group, var, count, prefix=""):
+        kind = {"": "variable", "psm_": "postsynaptic model variable",
+                "pre_": "presynaptic variable", "post_": "postsynaptic variable"}[prefix]
         return self.add_array(group.name, prefix + var.name, var.type,
-                              self._var_size(var, count))
+                              self._var_size(var, count), origin=f"{kind} '{var.name}'")
 
     def _neuron_arrays(self, ng):
         n = ng.num_neurons
@@ -299,12 +342,12 @@ class Backend:
         ng = sg.src if role == "pre" else sg.trg
         n = ng.num_neurons
         env = self.base_env().child()
-        env.define("id", Value("id", description="neuron index"))
-        env.define(f"id_{role}", Value("id", description=f"{role}synaptic index"))
-        env.define("t", Value("t", description="time"))
-        env.define("batch", Value("batch", description="batch index"))
-        env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size"))
-        env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size"))
+        env.define("id", Value("id", description="neuron index", ctype=IDX))
+        env.define(f"id_{role}", Value("id", description=f"{role}synaptic index", ctype=IDX))
+        env.define("t", Value("t", description="time", ctype="timepoint"))
+        env.define("batch", Value("batch", description="batch index", ctype=IDX))
+        env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size", ctype=IDX))
+        env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size", ctype=IDX))
         self.add_params(env, sg, sg.snippet, sg.params, sg.dynamic_params,
                         self._dyn(sg.name, "dyn"))
         self.add_egps(env, sg, sg.snippet.extra_global_params)
@@ -312,7 +355,7 @@ class Backend:
         for v in own.values():
             spec = self._spec(sg.name, f"{role}_{v.name}")
             env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, n, 'id')}]",
-                                     writable=writable(v.access),
+                                     writable=writable(v.access), ctype=v.type,
                                      description=f"{role}synaptic variable"))
         ref_names = {}
         decls = (sg.snippet.pre_neuron_var_refs if role == "pre"
@@ -323,9 +366,10 @@ class Backend:
             target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
             ref_names[r.name] = target
             env.define(r.name, Value(target, writable=writable(r.access),
+                                     ctype=ng.vars[target].type,
                                      description=f"{role}synaptic neuron variable reference"))
         if st := self._array_index.get((ng.name, "st")):
-            env.define(f"st_{role}", Value(f"_p_{st.c_name}[id]",
+            env.define(f"st_{role}", Value(f"_p_{st.c_name}[id]", ctype="timepoint",
                                            description=f"{role}synaptic spike time"))
         return env, ref_names
 
@@ -375,13 +419,14 @@ class Backend:
         env = self.base_env().child()
         for name, desc in (("id_pre", "presynaptic index"), ("id_post", "postsynaptic index"),
                            ("t", "time"), ("batch", "batch index")):
-            env.define(name, Value(name, description=desc))
+            env.define(name, Value(name, description=desc,
+                                   ctype="timepoint" if name == "t" else IDX))
         if conn in (Conn.DENSE, Conn.SPARSE):
-            env.define("id_syn", Value("id_syn", description="synapse index"))
+            env.define("id_syn", Value("id_syn", description="synapse index", ctype=IDX))
         if weight == Weight.KERNEL:
-            env.define("id_kernel", Value("id_kernel", description="kernel index"))
-        env.define("num_pre", Value(f"({npre}u)", description="presynaptic population size"))
-        env.define("num_post", Value(f"({npost}u)", description="postsynaptic population size"))
+            env.define("id_kernel", Value("id_kernel", description="kernel index", ctype=IDX))
+        env.define("num_pre", Value(f"({npre}u)", description="presynaptic population size", ctype=IDX))
+        env.define("num_post", Value(f"({npost}u)", description="postsynaptic population size", ctype=IDX))
         self.add_params(env, sg, wu, sg.params, sg.dynamic_params,
                         self._dyn(sg.name, "dyn"))
         self.add_egps(env, sg, wu.extra_global_params)
@@ -389,7 +434,7 @@ class Backend:
             if weight == Weight.PROCEDURAL:
                 if is_constant(v.init):
                     env.define(v.name, Value(c_literal(constant_value(v.init), v.type,
-                                                       self.precision),
+                                                       self.precision), ctype=v.type,
                                              description="constant synapse variable"))
                 elif isinstance(v.init, VarInit):
                     if writable(v.access):
@@ -397,7 +442,8 @@ class Backend:
                                          "is read-write, so it needs storage; PROCEDURAL "
                                          "weights must be READ_ONLY")
                     procedural_inits.append(v)
-                    env.define(v.name, Value(f"_w_{v.name}", description="procedural weight"))
+                    env.define(v.name, Value(f"_w_{v.name}", description="procedural weight",
+                                             ctype=v.type))
                 else:
                     raise ModelError(f"synapse population '{sg.name}' is PROCEDURAL, so "
                                      f"variable '{v.name}' must be a constant or init_var(); "
@@ -407,7 +453,7 @@ class Backend:
             idx = "id_kernel" if weight == Weight.KERNEL else "id_syn"
             count = spec.size // (self.B if var_dims(v.access) & VarAccessDim.BATCH else 1)
             env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, count, idx)}]",
-                                     writable=writable(v.access),
+                                     writable=writable(v.access), ctype=v.type,
                                      description="synapse variable"))
         for role, ng, own, decls, values in (
                 ("pre", sg.src, sg.pre_vars, wu.pre_neuron_var_refs, sg.wu_initialiser.pre_var_refs),
@@ -418,36 +464,37 @@ class Backend:
                 spec = self._spec(sg.name, f"{role}_{v.name}")
                 env.define(v.name, Value(
                     f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
-                    writable=writable(v.access), description=f"{role}synaptic variable"))
+                    writable=writable(v.access), ctype=v.type, description=f"{role}synaptic variable"))
             for r in decls:
                 target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
                 v = ng.vars[target]
                 spec = self._spec(ng.name, target)
                 env.define(r.name, Value(
                     f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
-                    writable=writable(r.access),
+                    writable=writable(r.access), ctype=v.type,
                     description=f"{role}synaptic neuron variable reference"))
             st = self._array_index.get((ng.name, "st"))
             if st is not None:
                 env.define(f"st_{role}", Value(f"{st.c_name}[batch * {ng.num_neurons}u + {idx}]",
+                                               ctype="timepoint",
                                                description=f"{role}synaptic spike time"))
         env.define("addToPost", Function(lambda a: self.add_to("_out[id_post]", a[0]), 1, 1,
-                                         "function"))
+                                         "function", statement=True, returns="void"))
         if (sg.name, "outPre") in self._array_index:
             env.define("addToPre", Function(lambda a: self.add_to("_outPre[id_pre]", a[0]), 1, 1,
-                                            "function"))
+                                            "function", statement=True, returns="void"))
         ds = sg.max_dendritic_delay_timesteps
         if ds > 1:
             env.define("addToPostDelay", Function(
                 lambda a: self.add_to(f"_den[((_denPtr + ({a[1]})) % {ds}u) * {npost}u + id_post]",
                                       a[0]),
-                2, 2, "function"))
+                2, 2, "function", statement=True, returns="void", int_args=(1,)))
         else:
             env.define("addToPostDelay", Function(
                 lambda a: (_ for _ in ()).throw(ModelError(
                     f"synapse population '{sg.name}' uses addToPostDelay: set "
                     "max_dendritic_delay_timesteps (> the largest delay) before build()")),
-                2, 2, "function"))
+                2, 2, "function", statement=True, returns="void", int_args=(1,)))
         return env
 
     def _render_wu(self, sg, conn, weight, code, ctx, extra=None):
@@ -463,16 +510,17 @@ class Backend:
         ci = sg.connectivity_initialiser
         snippet = ci.snippet
         env = self.base_env().child()
-        env.define("id_pre", Value("id_pre", description="presynaptic index"))
-        env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size"))
-        env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size"))
-        env.define("id_post_begin", Value("0u", description="first postsynaptic index"))
-        env.define("id_thread", Value("0u", description="thread index"))
-        env.define("num_threads", Value("1u", description="thread count"))
+        env.define("id_pre", Value("id_pre", description="presynaptic index", ctype=IDX))
+        env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size", ctype=IDX))
+        env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size", ctype=IDX))
+        env.define("id_post_begin", Value("0u", description="first postsynaptic index", ctype=IDX))
+        env.define("id_thread", Value("0u", description="thread index", ctype=IDX))
+        env.define("num_threads", Value("1u", description="thread count", ctype=IDX))
         self.add_params(env, sg, snippet, ci.params, [], "")
         self.add_egps(env, sg, snippet.extra_global_params, "conn_")
         nk = len(sg.kernel_size) if sg.kernel_size else 0
-        env.define("addSynapse", Function(add_synapse, 1, 1 + nk, "function", statement=True))
+        env.define("addSynapse", Function(add_synapse, 1, 1 + nk, "function", statement=True,
+                                          returns="void"))
         return env
 
     def _kernel_index(self, sg, args):
@@ -490,24 +538,25 @@ class Backend:
         init = var.init
         snippet = init.snippet
         env = self.base_env().child()
-        env.define("value", Local(target, description="value to initialise"))
+        env.define("value", Local(target, description="value to initialise", ctype=var.type))
         for name in extra_names:
-            env.define(name, Value(name, description="index"))
+            env.define(name, Value(name, description="index", ctype=IDX))
         if kind == "neuron":
-            env.define("id", Value("id", description="element index"))
-        env.define("num_neurons", Value(f"({var.count}u)" if var.count else "0u",
+            env.define("id", Value("id", description="element index", ctype=IDX))
+        env.define("num_neurons", Value(f"({var.count}u)" if var.count else "0u", ctype=IDX,
                                         description="size"))
         if kind == "synapse":
-            env.define("num_pre", Value(f"({group.src.num_neurons}u)", description="size"))
-            env.define("num_post", Value(f"({group.trg.num_neurons}u)", description="size"))
+            env.define("num_pre", Value(f"({group.src.num_neurons}u)", description="size", ctype=IDX))
+            env.define("num_post", Value(f"({group.trg.num_neurons}u)", description="size", ctype=IDX))
             if group.kernel_size or "id_kernel" in extra_names:
-                env.define("id_kernel", Value("id_kernel", description="kernel index"))
+                env.define("id_kernel", Value("id_kernel", description="kernel index", ctype=IDX))
         self.add_params(env, group, snippet, init.params, [], "")
         for egp in snippet.extra_global_params:
             spec = self.add_array(group.name, f"{var.name}.{egp.name}",
-                                  egp.type.rstrip("*").strip(), 0)
-            env.define(egp.name, Value(spec.c_name, pointer=True,
-                                       description="extra global parameter"))
+                                  egp.type.rstrip("*").strip(), 0,
+                                  origin=f"extra global parameter '{egp.name}' of the "
+                                         f"initialisation of '{var.name}'")
+            env.define(egp.name, self.egp_value(spec))
         lines = self.renderer().statements(
             snippet.var_init_code, env, indent=0, new_scope=True,
             context=(snippet.class_name, "var_init_code",
@@ -547,19 +596,19 @@ class Backend:
         sg = wu_refs[0].group
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
         conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
-        env.define("num_pre", Value(f"({npre}u)", description="size"))
-        env.define("num_post", Value(f"({npost}u)", description="size"))
+        env.define("num_pre", Value(f"({npre}u)", description="size", ctype=IDX))
+        env.define("num_post", Value(f"({npost}u)", description="size", ctype=IDX))
         if weight == Weight.KERNEL:
-            env.define("id_kernel", Value("id", description="kernel index"))
+            env.define("id_kernel", Value("id", description="kernel index", ctype=IDX))
             return []
-        env.define("id_syn", Value("id", description="synapse index"))
+        env.define("id_syn", Value("id", description="synapse index", ctype=IDX))
         if conn == Conn.DENSE:
-            env.define("id_pre", Value(f"(id / {npost}u)", description="presynaptic index"))
-            env.define("id_post", Value(f"(id % {npost}u)", description="postsynaptic index"))
+            env.define("id_pre", Value(f"(id / {npost}u)", description="presynaptic index", ctype=IDX))
+            env.define("id_post", Value(f"(id % {npost}u)", description="postsynaptic index", ctype=IDX))
             return []
         stride = self.model._sizes[(sg.name, "stride")]
-        env.define("id_pre", Value(f"(id / {stride}u)", description="presynaptic index"))
-        env.define("id_post", Value(f"{self._array_name(sg.name, 'ind')}[id]",
+        env.define("id_pre", Value(f"(id / {stride}u)", description="presynaptic index", ctype=IDX))
+        env.define("id_post", Value(f"{self._array_name(sg.name, 'ind')}[id]", ctype=IDX,
                                     description="postsynaptic index"))
         return [f"if (id % {stride}u >= {self._array_name(sg.name, 'rowLength')}"
                 f"[id / {stride}u]) continue;  // padding of a SPARSE row"]

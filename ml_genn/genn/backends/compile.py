@@ -5,7 +5,8 @@ import os
 import subprocess
 import tempfile
 
-from ..cache import BuildCache, find_cxx, run_compiler
+from .. import cache as _cache
+from ..cache import BuildCache, find_cxx
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,18 +67,25 @@ def cxx_command(cxx):
 
 
 def compile_source(model, source, force_rebuild=False):
-    """Return (library path, source path, was it cached)."""
+    """Return (library path, source path, was it cached).
+
+    Also sets ``model._built_info`` to the cache manifest (size and SHA-256 of
+    the library) so that load() can verify what it loads."""
     cxx = find_cxx()
     command = cxx_command(cxx)
     cache = BuildCache()
     if force_rebuild:
         key = cache.key(source, command, compiler_id(cxx))
         for p in cache.paths(key, ".cc")[1:3]:
-            if os.path.exists(p):
+            try:
                 os.remove(p)
+            except FileNotFoundError:
+                pass
 
     def compile_fn(src, out):
-        run_compiler(command + [src, "-o", out], src, f"building model '{model.model_name}'")
+        # looked up at call time, so tests can replace it
+        _cache.run_compiler(command + [src, "-o", out], src, f"building model '{model.model_name}'")
 
     lib, src = cache.get(source, ".cc", command, compiler_id(cxx), compile_fn)
+    model._built_info = dict(cache.info)
     return lib, src, cache.compiler_calls == 0

@@ -13,23 +13,32 @@ from typing import Callable, Optional
 
 @dataclass
 class Value:
-    """A name that evaluates to a value (variable, parameter, index...)."""
+    """A name that evaluates to a value (variable, parameter, index...).
+
+    ``ctype`` is its C type (for arrays: the element type); the checker
+    derives the type class (bool, integer, floating) from it."""
     text: str
     writable: bool = False
     pointer: bool = False                 # may be subscripted: name[i]
     description: str = "value"
     index: Optional[Callable[[str], str]] = None   # custom subscript rendering
     read_only_hint: str = ""
+    ctype: str = "scalar"
 
 
 @dataclass
 class Function:
-    """A function-like name (maths, RNG, addToPost, injectCurrent...)."""
+    """A function-like name (maths, RNG, addToPost, injectCurrent...).
+
+    ``returns`` is the C type of the result ("void" for functions that are
+    statements of their own, "args" for min/max/abs: the arguments' type)."""
     render: Callable[[list], str]
     min_args: int
     max_args: int
     description: str = "function"
     statement: bool = False     # expands to a block: only usable as a statement
+    returns: str = "scalar"
+    int_args: tuple = ()        # positions of arguments that must be integers
 
 
 @dataclass
@@ -41,6 +50,7 @@ class Local:
     description: str = "local variable"
     index: Optional[Callable[[str], str]] = None
     read_only_hint: str = ""
+    ctype: str = "scalar"
 
 
 class Environment:
@@ -63,6 +73,10 @@ class Environment:
 
     def define(self, name, symbol):
         self.symbols[name] = symbol
+
+    def lookup_local_scope(self, name):
+        """The symbol ``name`` has in this scope itself (not in parents)."""
+        return self.symbols.get(name)
 
     def lookup(self, name):
         env = self

@@ -21,6 +21,13 @@ ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="}
 BINARY_PRECEDENCE = [
     ["||"], ["&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", ">", "<=", ">="],
     ["<<", ">>"], ["+", "-"], ["*", "/", "%"]]
+_LEVEL = {op: i for i, ops in enumerate(BINARY_PRECEDENCE) for op in ops}
+
+#: Deepest nesting of brackets, blocks and unary operators the parser follows,
+#: and the deepest syntax tree accepted (long operator chains nest too): the
+#: parser and the renderer recurse, and must never hit Python's limit.
+MAX_NESTING = 40
+MAX_DEPTH = 120
 
 
 @dataclass
@@ -30,12 +37,30 @@ class Node:
     children: List["Node"] = field(default_factory=list)
     text: str = ""             # operator, literal, name or type
     extra: Optional[object] = None
+    depth: int = 1
+
+    def __post_init__(self):
+        self.depth = 1 + max((c.depth for c in self.children if c is not None), default=0)
+        if self.depth > MAX_DEPTH:
+            raise CodeError(f"the code is nested too deeply (more than {MAX_DEPTH} levels "
+                            "of expressions and statements); split it with local "
+                            "variables", line=self.tok.line, column=self.tok.col)
 
 
 class Parser:
     def __init__(self, code):
         self.tokens = tokenize(code)
         self.pos = 0
+        self.nesting = 0
+
+    def _enter(self):
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            self.error(f"the code is nested too deeply (more than {MAX_NESTING} levels of "
+                       "brackets, blocks or unary operators)")
+
+    def _leave(self):
+        self.nesting -= 1
 
     # -- helpers --------------------------------------------------------
     @property
@@ -75,6 +100,13 @@ class Parser:
         return Node("block", self.tokens[0], stmts, extra="top")
 
     def statement(self):
+        self._enter()
+        try:
+            return self._statement()
+        finally:
+            self._leave()
+
+    def _statement(self):
         tok = self.cur
         if tok.kind == "op":
             if tok.text == "{":
@@ -172,9 +204,11 @@ class Parser:
         while self.cur.kind == "ident" and self.cur.text in TYPE_WORDS:
             words.append(self.advance().text)
         pointer = False
-        while self.at("*"):
-            self.advance()
-            pointer = True
+        if self.at("*"):
+            self.error("pointer types are not supported in code strings; extra global "
+                       "parameters are read with name[index]")
+        if self.at("&"):
+            self.error("reference types are not supported in code strings")
         return tok, words, pointer
 
     def declaration(self):
@@ -212,7 +246,11 @@ class Parser:
         lhs = self.ternary()
         if self.cur.kind == "op" and self.cur.text in ASSIGN_OPS:
             tok = self.advance()
-            rhs = self.assignment()
+            self._enter()
+            try:
+                rhs = self.assignment()
+            finally:
+                self._leave()
             return Node("assign", tok, [lhs, rhs], text=tok.text)
         return lhs
 
@@ -220,23 +258,33 @@ class Parser:
         cond = self.binary(0)
         if self.at("?"):
             tok = self.advance()
-            a = self.assignment()
-            self.expect(":", "in the conditional expression")
-            b = self.ternary()
+            self._enter()
+            try:
+                a = self.assignment()
+                self.expect(":", "in the conditional expression")
+                b = self.ternary()
+            finally:
+                self._leave()
             return Node("ternary", tok, [cond, a, b])
         return cond
 
     def binary(self, level):
-        if level == len(BINARY_PRECEDENCE):
-            return self.unary()
-        lhs = self.binary(level + 1)
-        while self.cur.kind == "op" and self.cur.text in BINARY_PRECEDENCE[level]:
+        """Precedence climbing: operators of ``level`` or tighter."""
+        lhs = self.unary()
+        while self.cur.kind == "op" and _LEVEL.get(self.cur.text, -1) >= level:
             tok = self.advance()
-            rhs = self.binary(level + 1)
+            rhs = self.binary(_LEVEL[tok.text] + 1)
             lhs = Node("binary", tok, [lhs, rhs], text=tok.text)
         return lhs
 
     def unary(self):
+        self._enter()
+        try:
+            return self._unary()
+        finally:
+            self._leave()
+
+    def _unary(self):
         tok = self.cur
         if tok.kind == "op" and tok.text in ("+", "-", "!", "~"):
             self.advance()
@@ -246,6 +294,9 @@ class Parser:
             return Node("preinc", tok, [self.unary()], text=tok.text)
         if tok.kind == "op" and tok.text == "&":
             self.error("the address-of operator '&' is not supported in code strings")
+        if tok.kind == "op" and tok.text == "*":
+            self.error("the dereference operator '*' is not supported in code strings; "
+                       "read extra global parameters with name[index]")
         if tok.kind == "op" and tok.text == "(" and self.peek().kind == "ident" \
                 and self.peek().text in TYPE_WORDS:
             self.advance()

@@ -15,7 +15,7 @@ from .sequential_network import SequentialNetwork
 
 # importing ml_genn makes every utility module available (ml_genn.utils.data, ...)
 for _name in ("callback_list", "connectivity", "data", "decorators", "filter", "model",
-              "module", "network", "snippet", "value"):
+              "module", "names", "network", "snippet", "value"):
     _importlib.import_module(f"{__name__}.utils.{_name}")
 
 __all__ = ["Connection", "InputLayer", "Layer", "Network", "Population",

@@ -3,6 +3,7 @@ from weakref import ref
 
 from .network import Network
 from .population import Population
+from .utils.checks import check_non_negative_int
 from .utils.module import get_object
 
 
@@ -14,13 +15,19 @@ class Connection:
                                "(use layer.population() for layers)")
         self._source = ref(source)
         self._target = ref(target)
+        self.name = f"Conn_{source.name}_{target.name}" if name is None else name
+        if add_to_model:
+            # before anything changes: a refused connection leaves no trace
+            Network._check_connection(self.name, source, target)
         self.connectivity = connectivity
         self.synapse = synapse
+        if max_delay_steps is not None:
+            max_delay_steps = check_non_negative_int(f"Connection '{self.name}'",
+                                                     "max_delay_steps", max_delay_steps)
         self.max_delay_steps = max_delay_steps
-        self.name = f"Conn_{source.name}_{target.name}" if name is None else name
+        self.connectivity.connect(source, target)
         source._outgoing_connections.append(ref(self))
         target._incoming_connections.append(ref(self))
-        self.connectivity.connect(source, target)
         if add_to_model:
             Network._add_connection(self)
 

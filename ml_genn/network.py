@@ -1,4 +1,6 @@
 """Network: the container that populations and connections register with."""
+from weakref import ref
+
 from .utils.module import get_object
 
 
@@ -18,8 +20,9 @@ class Network:
         Network._context = self
 
     def __exit__(self, exc_type, exc, tb):
-        assert Network._context is not None
-        Network._context = None
+        # only this network's own slot is cleared (never another's)
+        if Network._context is self:
+            Network._context = None
 
     @staticmethod
     def get_default_params(type_):
@@ -32,12 +35,28 @@ class Network:
         if Network._context is None:
             raise RuntimeError("Population must be created inside a 'with network:' block")
         Network._context.populations.append(pop)
+        pop._network = ref(Network._context)
 
     @staticmethod
     def _add_connection(conn):
         if Network._context is None:
             raise RuntimeError("Connection must be created inside a 'with network:' block")
+        Network._check_connection(conn.name, conn.source(), conn.target())
         Network._context.connections.append(conn)
+
+    @staticmethod
+    def _check_connection(name, source, target):
+        """Both ends of a connection must belong to the current network."""
+        net = Network._context
+        if net is None:
+            raise RuntimeError("Connection must be created inside a 'with network:' block")
+        for role, pop in (("source", source), ("target", target)):
+            pop_net = pop._network() if getattr(pop, "_network", None) else None
+            if pop_net is not None and pop_net is not net:
+                raise ValueError(f"Connection '{name}': its {role} population "
+                                 f"'{pop.name}' belongs to another Network; create both "
+                                 "populations and the connection inside the same 'with "
+                                 "network:' block")
 
     def load(self, keys=(), serialiser="numpy"):
         """Restore connection weights/delays and population values saved

@@ -45,7 +45,7 @@ _rng = np.random.default_rng(1234)
 VTH_ARRAY = _rng.uniform(0.8, 1.6, N)
 V0_ARRAY = _rng.uniform(0.0, 0.5, N)
 
-DRIVEN = {"if": dict(kind="if", scale=0.5, offset=-0.1,
+DRIVEN = {"if_": dict(kind="if", scale=0.5, offset=-0.1,
                      neuron=lambda: IntegrateFire(v_thresh=VTH_ARRAY, v_reset=-0.25))}
 for rel in (True, False):
     for scale_i in (False, True):

@@ -1,9 +1,82 @@
 """CompiledNetwork: an engine model bound to the Network it came from."""
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..neurons.input import Input
+from ..utils.names import explain_engine_names
 from ..utils.network import get_underlying_pop
 
 
+def check_finite_data(data, what):
+    """NaN/inf in numeric data is a ``ValueError`` naming ``what``."""
+    if isinstance(data, (np.ndarray, list, tuple)) or np.isscalar(data):
+        try:
+            arr = np.asarray(data)
+        except ValueError:
+            return
+        if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype,
+                                                                   np.complexfloating):
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                first = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise ValueError(f"{what} contains {int(bad.sum())} NaN/inf value(s) "
+                                 f"(first at index {first}); replace them (e.g. with "
+                                 "np.nan_to_num) before evaluating")
+
+
+def dataset_size(data, arg):
+    """Common number of examples of the entries of ``data`` (x or y), with
+    errors naming ``arg`` and the entries that disagree."""
+    sizes = {}
+    for key, value in data.items():
+        try:
+            sizes[key] = len(value)
+        except TypeError:
+            raise TypeError(f"{arg}[{getattr(key, 'name', key)!r}] must be a sequence or "
+                            f"array with one entry per example, not "
+                            f"{type(value).__name__}") from None
+    if not sizes:
+        raise ValueError(f"{arg} is empty: give {{population: data}} for at least one "
+                         "population")
+    if len(set(sizes.values())) != 1:
+        detail = ", ".join(f"{getattr(k, 'name', k)!r}: {n}" for k, n in sizes.items())
+        raise RuntimeError(f"all entries of {arg} must have the same number of examples; "
+                           f"got {detail}")
+    return next(iter(sizes.values()))
+
+
+def check_labels(pop, y_true, arg="y"):
+    """Class labels for ``pop`` (SparseCategoricalAccuracy): integers in
+    ``[0, number of output neurons)``."""
+    y = np.asarray(y_true)
+    n = int(np.prod(pop.shape))
+    if y.dtype == object or not (np.issubdtype(y.dtype, np.number)
+                                 or y.dtype == np.bool_):
+        raise TypeError(f"{arg}: labels for output population '{pop.name}' must be "
+                        f"integer class indices, got an array of {y.dtype}")
+    if y.size == 0:
+        return
+    if not np.issubdtype(y.dtype, np.integer):
+        if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            raise ValueError(f"{arg}: labels for output population '{pop.name}' must be "
+                             "integer class indices; got non-integer (or NaN) values "
+                             "(one-hot or probability targets need metrics="
+                             "'mean_square_error')")
+    lo, hi = y.min(), y.max()
+    if lo < 0 or hi >= n:
+        raise ValueError(f"{arg}: labels for output population '{pop.name}' must lie in "
+                         f"[0, {n}) (it has {n} neurons, one per class); got labels "
+                         f"from {lo} to {hi}")
+
+
 class CompiledNetwork:
-    """Use as a context manager: entering builds (cached) and loads the model."""
+    """Use as a context manager: entering builds (cached) and loads the model.
+
+    Entering and leaving are exception-safe: the class-level "current
+    compiled network" slot is only taken once the model is loaded and is
+    always released on exit, so a failed build, load or unload never blocks
+    a later ``with``."""
     _context = None
 
     def __init__(self, genn_model, neuron_populations, connection_populations,
@@ -15,10 +88,15 @@ class CompiledNetwork:
         self.num_recording_timesteps = num_recording_timesteps
 
     def set_input(self, inputs: dict):
+        self._check_inputs(inputs)
         for pop, data in inputs.items():
             pop = get_underlying_pop(pop)
-            pop.neuron.set_input(self.neuron_populations[pop], self.genn_model.batch_size,
-                                 pop.shape, data)
+            check_finite_data(data, f"input data for population '{pop.name}'")
+            try:
+                pop.neuron.set_input(self.neuron_populations[pop],
+                                     self.genn_model.batch_size, pop.shape, data)
+            except (RuntimeError, ValueError, TypeError) as e:
+                raise type(e)(f"input data for population '{pop.name}': {e}") from None
 
     def get_readout(self, outputs):
         if isinstance(outputs, (list, tuple)):
@@ -26,7 +104,7 @@ class CompiledNetwork:
         return self._get_readout(outputs)
 
     def _get_readout(self, output):
-        pop = get_underlying_pop(output)
+        pop = self._get_pop(output, "outputs")
         return pop.neuron.get_readout(self.neuron_populations[pop],
                                       self.genn_model.batch_size, pop.shape)
 
@@ -56,12 +134,79 @@ class CompiledNetwork:
         if CompiledNetwork._context is not None:
             raise RuntimeError("nested compiled networks are not supported: leave the "
                                "current 'with compiled_net:' block first")
+        # The class-level slot is only taken once the model is loaded: a build
+        # or load that fails leaves nothing behind (a later 'with' works).
+        try:
+            if self.genn_model._built is None:
+                self.genn_model.build()
+            self.genn_model.load(num_recording_timesteps=self.num_recording_timesteps)
+        except BaseException as e:
+            try:
+                self.genn_model.unload()
+            except Exception:
+                pass
+            explain_engine_names(e, self._engine_names())
+            raise
         CompiledNetwork._context = self
-        if self.genn_model._built is None:
-            self.genn_model.build()
-        self.genn_model.load(num_recording_timesteps=self.num_recording_timesteps)
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        CompiledNetwork._context = None
-        self.genn_model.unload()
+        try:
+            self.genn_model.unload()
+        finally:
+            if CompiledNetwork._context is self:
+                CompiledNetwork._context = None
+
+    def _engine_names(self):
+        """``{engine identifier: user-facing name}`` of populations and
+        connections (errors raised by the engine quote the identifiers)."""
+        names = {}
+        for groups in (self.neuron_populations, self.connection_populations):
+            for obj, group in groups.items():
+                names[getattr(group, "name", None)] = str(obj.name)
+        names.pop(None, None)
+        return names
+
+    # -- argument checks (O(1) or O(data), never on the per-step path) -----
+    def _check_loaded(self, what):
+        if CompiledNetwork._context is not self and not getattr(self.genn_model, "_loaded",
+                                                                 False):
+            raise RuntimeError(f"{what} needs the compiled network to be loaded: call it "
+                               "inside 'with compiled_net:'")
+
+    def _get_pop(self, obj, arg):
+        """The Population behind a key of ``arg`` (x, y, outputs...)."""
+        try:
+            pop = get_underlying_pop(obj)
+        except RuntimeError:
+            raise TypeError(f"{arg} must be keyed by Population or layer objects, not "
+                            f"{type(obj).__name__} {obj!r}") from None
+        if pop not in self.neuron_populations:
+            raise ValueError(f"{arg}: population '{pop.name}' is not part of this compiled "
+                             "network; use the populations of the network you compiled")
+        return pop
+
+    def _check_inputs(self, x, arg="x"):
+        if not isinstance(x, Mapping):
+            raise TypeError(f"{arg} must be a dict {{input population: data}}, not "
+                            f"{type(x).__name__}")
+        for key in x:
+            pop = self._get_pop(key, arg)
+            if not isinstance(pop.neuron, Input):
+                inputs = [p.name for p in self.neuron_populations
+                          if isinstance(p.neuron, Input)]
+                raise ValueError(f"{arg} is keyed by population '{pop.name}' whose "
+                                 f"{type(pop.neuron).__name__} neurons take no data; key "
+                                 f"{arg} by an input population ("
+                                 f"{', '.join(repr(n) for n in inputs) or 'none'})")
+
+    def _check_outputs(self, outputs, arg="y"):
+        for key in outputs:
+            pop = self._get_pop(key, arg)
+            if pop.neuron.readout is None:
+                outs = [p.name for p in self.neuron_populations
+                        if p.neuron.readout is not None]
+                raise ValueError(f"{arg} is keyed by population '{pop.name}' which has no "
+                                 f"readout; key {arg} by an output population ("
+                                 f"{', '.join(repr(n) for n in outs) or 'none'}) or give "
+                                 "its neuron a readout=")

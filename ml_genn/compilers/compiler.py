@@ -1,7 +1,6 @@
 """Compiler base: turns a Network into an engine model (ml_genn.genn)."""
 import inspect
 import os
-import re
 from copy import deepcopy
 from typing import List
 
@@ -12,7 +11,11 @@ from ..genn import (CustomUpdateVarAccess, GeNNModel, SynapseMatrixType, VarAcce
                     create_postsynaptic_model, create_var_ref, create_weight_update_model,
                     init_postsynaptic, init_weight_update)
 from ..genn.code.tokenizer import tokenize
+from ..utils.checks import (accepted_arguments, check_non_negative_int,
+                            check_positive_finite, check_positive_int,
+                            unknown_argument_error)
 from ..utils.model import CustomUpdateModel, WeightUpdateModel
+from ..utils.names import GeNNNames, add_note, is_plain_identifier, sanitise
 from ..utils.value import is_value_array, is_value_constant
 from .compiled_network import CompiledNetwork
 from .weight_update_models import (get_signed_static_pulse_delay_model,
@@ -68,6 +71,9 @@ def create_reset_custom_update(reset_vars, var_ref_creator):
     for name, vtype, value in reset_vars:
         model.add_var_ref(name, vtype, var_ref_creator(name))
         if isinstance(value, str):
+            if not is_plain_identifier(value):
+                raise ValueError(f"reset value of variable '{name}' must name another "
+                                 f"variable (a plain identifier), got {value!r}")
             model.append_update_code(f"{name} = {value};")
         elif is_value_constant(value):
             model.add_param(f"{name}Reset", vtype, value)
@@ -79,17 +85,92 @@ def create_reset_custom_update(reset_vars, var_ref_creator):
 
 
 def _model_name(name, compiler):
+    """Engine model name: ``<name or calling module>_<compiler class>``, made
+    a safe identifier (see ``utils.names``)."""
     if name is None:
         frame = inspect.stack()[2]
         name = os.path.splitext(os.path.basename(frame.filename))[0]
-    name = re.sub(r"[^A-Za-z0-9_]", "", name).lstrip("0123456789") or "model"
-    return f"{name}_{type(compiler).__name__}"
+    stem = sanitise(name) or "model"
+    if not stem[0].isalpha() or stem.startswith("mg_"):
+        stem = f"model_{stem}"
+    return f"{stem}_{sanitise(type(compiler).__name__) or 'Compiler'}"
+
+
+# Engine options (GeNNModel keyword arguments) assumed genuine when the engine
+# does not validate its preferences itself (pygenn preference names).
+_KNOWN_GENN_PREFERENCES = frozenset({
+    "backend", "time_precision", "num_threads", "device_select_method",
+    "manual_device_id", "block_size_select_method", "manual_block_sizes",
+    "optimize_code", "debug_code", "generate_line_info", "enable_bitmask_optimisations",
+    "automatic_copy", "generate_empty_state_push", "log_level", "genn_log_level",
+    "code_gen_log_level", "transpiler_log_level", "runtime_log_level",
+    "backend_log_level", "show_ptx_info", "enable_nccl_reductions"})
+
+# Keyword arguments users pass to a compiler that belong elsewhere
+_MISPLACED_HINTS = {
+    "metrics": "metrics are chosen per call: compiled_net.evaluate(x, y, metrics=...)",
+    "callbacks": "callbacks are given per call: compiled_net.evaluate(..., callbacks=...)",
+    "inputs": "inputs/outputs are given to compile(): compiler.compile(net, inputs=..., "
+              "outputs=...)",
+    "outputs": "inputs/outputs are given to compile(): compiler.compile(net, inputs=..., "
+               "outputs=...)",
+    "example_timesteps": "InferenceCompiler calls it evaluate_timesteps",
+    "timesteps": "InferenceCompiler calls it evaluate_timesteps",
+    "seed": "the compilers call it rng_seed",
+}
+
+
+def _engine_preferences():
+    """The GeNNModel keyword arguments the engine accepts beyond its named
+    ones (its ``ACCEPTED_PREFERENCES``, or pygenn's list for an engine that
+    does not publish one)."""
+    from ..genn import model as engine_model
+    prefs = getattr(engine_model, "ACCEPTED_PREFERENCES", None)
+    return frozenset(_KNOWN_GENN_PREFERENCES if prefs is None else prefs)
+
+
+def _check_genn_kwargs(compiler, genn_kwargs):
+    """Reject keyword arguments that neither the compiler nor the engine know,
+    naming them and the accepted ones (``TypeError``); values the engine
+    refuses (e.g. ``num_threads=0``) are reported here too, not at compile."""
+    owner = f"{type(compiler).__name__}()"
+    accepted = []
+    for cls in type(compiler).__mro__:
+        if issubclass(cls, Compiler) and "__init__" in vars(cls):
+            accepted += [a for a in accepted_arguments(cls.__init__)
+                         if a not in accepted and a != "supported_matrix_type"]
+    engine_named = accepted_arguments(GeNNModel.__init__,
+                                      skip=("self", "precision", "model_name"))
+
+    def error(keys, reason=""):
+        hints = [f"{k}: {_MISPLACED_HINTS[k]}" for k in keys if k in _MISPLACED_HINTS]
+        return unknown_argument_error(
+            owner, keys, accepted,
+            f" (other keyword arguments are forwarded to the engine, GeNNModel, which "
+            f"accepts {', '.join(engine_named)} and the pygenn preferences "
+            f"{', '.join(sorted(_engine_preferences()))}){reason}"
+            + ("; " + "; ".join(hints) if hints else ""))
+
+    unknown = [k for k in genn_kwargs
+               if k not in engine_named and k not in _engine_preferences()]
+    if unknown:
+        raise error(unknown)
+    if genn_kwargs:
+        try:
+            GeNNModel("float", "probe", **genn_kwargs)
+        except TypeError as e:
+            raise error(list(genn_kwargs), f"; the engine said: {e}") from None
 
 
 class Compiler:
     def __init__(self, supported_matrix_type: List[int], dt: float = 1.0,
                  batch_size: int = 1, rng_seed: int = 0, kernel_profiling: bool = False,
                  communicator=None, **genn_kwargs):
+        owner = type(self).__name__
+        dt = check_positive_finite(owner, "dt", dt)
+        batch_size = check_positive_int(owner, "batch_size", batch_size)
+        rng_seed = check_non_negative_int(owner, "rng_seed", rng_seed)
+        _check_genn_kwargs(self, genn_kwargs)
         if communicator is not None and batch_size % communicator.num_ranks != 0:
             raise RuntimeError(f"batch size {batch_size} is not divisible by the number of "
                                f"ranks {communicator.num_ranks}")
@@ -103,6 +184,7 @@ class Compiler:
         self.communicator = communicator
         self.genn_kwargs = genn_kwargs
         self._source_models = {}
+        self._genn_names = GeNNNames()
 
     # -- hooks ------------------------------------------------------------
     def pre_compile(self, network, genn_model, **kwargs):
@@ -148,12 +230,42 @@ class Compiler:
                                self.communicator)
 
     # -- the compile pipeline ----------------------------------------------
+    def _check_compile_kwargs(self, kwargs):
+        """``compile(network, name=None, **kwargs)``: every compiler accepts
+        ``inputs``/``outputs``; other keywords must be named by ``compile`` or
+        ``pre_compile`` (a ``TypeError`` naming them otherwise). A subclass
+        whose own ``pre_compile`` takes ``**kwargs`` receives anything."""
+        pre_compile = type(self).pre_compile
+        params = inspect.signature(pre_compile).parameters.values()
+        own = not pre_compile.__module__.startswith("ml_genn.compilers")
+        if own and any(p.kind == p.VAR_KEYWORD for p in params):
+            return
+        accepted = {"inputs", "outputs"}
+        accepted.update(accepted_arguments(pre_compile, skip=("self", "network",
+                                                              "genn_model")))
+        accepted.update(accepted_arguments(type(self).compile, skip=("self", "network")))
+        unknown = [k for k in kwargs if k not in accepted]
+        if unknown:
+            raise unknown_argument_error(f"{type(self).__name__}.compile()", unknown,
+                                         ["network", "name"] + sorted(accepted - {"name"}))
+
     def compile(self, network, name=None, **kwargs):
+        from ..network import Network
+        if not isinstance(network, Network):
+            raise TypeError(f"{type(self).__name__}.compile: network must be a Network (or "
+                            f"SequentialNetwork), not {type(network).__name__}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}.compile: name must be a string or None, "
+                            f"not {type(name).__name__}")
+        self._check_compile_kwargs(kwargs)
+        _check_network_membership(network)
         genn_model = GeNNModel("float", _model_name(name, self), **self.genn_kwargs)
         genn_model.dt = self.dt
         genn_model.batch_size = self.batch_size
         genn_model.seed = self.rng_seed
         genn_model.timing_enabled = self.kernel_profiling
+        # user-facing names stay on the objects; the engine gets identifiers
+        genn_names = self._genn_names = GeNNNames()
         compile_state = self.pre_compile(network, genn_model, **kwargs)
         source_models = {}
         neuron_populations = {}
@@ -166,9 +278,15 @@ class Compiler:
             model = self.build_neuron_model(pop, neuron_model, compile_state)
             (model_dict, params, dynamic, var_vals, egp_vals,
              var_egp_vals) = model.process()
-            genn_pop = genn_model.add_neuron_population(
-                pop.name, int(np.prod(pop.shape)),
-                create_neuron_model("NeuronModel", **model_dict), params, var_vals)
+            genn_name = genn_names.get("pop", pop.name)
+            try:
+                genn_pop = genn_model.add_neuron_population(
+                    genn_name, int(np.prod(pop.shape)),
+                    create_neuron_model("NeuronModel", **model_dict), params, var_vals)
+            except Exception as e:
+                add_note(e, f"(engine name {genn_name!r} is the ml_genn population named "
+                            f"{pop.name!r})")
+                raise
             genn_pop.spike_recording_enabled = pop.record_spikes
             genn_pop.spike_event_recording_enabled = pop.record_spike_events
             _set_dynamic_and_egps(genn_pop, dynamic, egp_vals, var_egp_vals)
@@ -189,15 +307,21 @@ class Compiler:
                 wum = self.build_weight_update_model(conn, snippet, compile_state)
                 (wu_dict, wu_params, wu_dynamic, wu_vars, wu_egps, wu_var_egps, pre_vars,
                  post_vars, pre_refs, post_refs) = wum.process()
-                genn_syn = genn_model.add_synapse_population(
-                    conn.name, snippet.matrix_type, neuron_populations[src],
-                    neuron_populations[trg],
-                    init_weight_update(create_weight_update_model("WeightUpdateModel",
-                                                                  **wu_dict),
-                                       wu_params, wu_vars, pre_vars, post_vars, pre_refs,
-                                       post_refs),
-                    init_postsynaptic(psm, ps_params, ps_vars, ps_refs),
-                    snippet.snippet)
+                genn_name = genn_names.get("conn", conn.name)
+                try:
+                    genn_syn = genn_model.add_synapse_population(
+                        genn_name, snippet.matrix_type, neuron_populations[src],
+                        neuron_populations[trg],
+                        init_weight_update(create_weight_update_model("WeightUpdateModel",
+                                                                      **wu_dict),
+                                           wu_params, wu_vars, pre_vars, post_vars,
+                                           pre_refs, post_refs),
+                        init_postsynaptic(psm, ps_params, ps_vars, ps_refs),
+                        snippet.snippet)
+                except Exception as e:
+                    add_note(e, f"(engine name {genn_name!r} is the ml_genn connection "
+                                f"named {conn.name!r})")
+                    raise
                 self.apply_delay(genn_syn, conn, snippet.delay, compile_state)
                 if snippet.pre_ind is not None:
                     genn_syn.set_sparse_connections(snippet.pre_ind, snippet.post_ind)
@@ -209,6 +333,20 @@ class Compiler:
             self._source_models = {}
         return self.create_compiled_network(genn_model, neuron_populations,
                                             connection_populations, compile_state)
+
+
+def _check_network_membership(network):
+    """Every connection of ``network`` must join two of its populations."""
+    members = {id(p) for p in network.populations}
+    for conn in network.connections:
+        for role in ("source", "target"):
+            pop = getattr(conn, role)()
+            if pop is None or id(pop) not in members:
+                name = "a deleted population" if pop is None else f"'{pop.name}'"
+                raise ValueError(f"connection '{conn.name}': its {role} {name} is not a "
+                                 "population of the network being compiled; create it "
+                                 "inside the same 'with network:' block (or add it to "
+                                 "network.populations)")
 
 
 def _add_event_condition(wum, condition, src_model):
@@ -240,7 +378,16 @@ def _set_dynamic_and_egps(genn_group, dynamic, egp_vals, var_egp_vals):
 
 
 def add_custom_update(genn_model, model, group, name):
-    """Add a utils.model.CustomUpdateModel to the engine model."""
+    """Add a utils.model.CustomUpdateModel to the engine model.
+
+    ``name`` is used as given when it is a plain identifier; anything else
+    is replaced by a derived one (``cu_<ascii>``, see ``utils.names``)."""
+    if not is_plain_identifier(name):
+        name = GeNNNames().get("cu", name)
+        base, n = name, 2
+        while name in genn_model.custom_updates:
+            name = f"{base}_{n}"
+            n += 1
     (cu_dict, params, dynamic, var_vals, egp_vals, var_egp_vals, var_refs,
      egp_refs) = model.process()
     cu = genn_model.add_custom_update(name, group,

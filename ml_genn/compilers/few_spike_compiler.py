@@ -6,20 +6,22 @@ connections that skip layers are delayed so all inputs of a population
 arrive in the same presentation.
 """
 from collections import deque
+from collections.abc import Mapping
 
 import numpy as np
 
 from ..callbacks import BatchProgressBar
-from ..metrics import Metric, default_metrics
+from ..metrics import Metric, SparseCategoricalAccuracy, default_metrics
 from ..neurons import FewSpikeRelu, FewSpikeReluInput
 from ..readouts import Var
 from ..synapses import Delta
 from ..utils.callback_list import CallbackList
+from ..utils.checks import check_positive_int
 from ..utils.data import batch_dataset, get_dataset_size
 from ..utils.module import get_object_mapping
 from ..utils.network import get_network_dag, get_underlying_pop
 from ..utils.value import is_value_constant
-from .compiled_network import CompiledNetwork
+from .compiled_network import CompiledNetwork, check_labels, dataset_size
 from .compiler import Compiler
 from .inference_compiler import _matrix_priority
 
@@ -34,10 +36,16 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
 
     def evaluate(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
                  callbacks=None):
-        x_size, y_size = get_dataset_size(x), get_dataset_size(y)
-        if x_size is None or y_size is None or x_size != y_size:
-            raise RuntimeError("every input and output must have the same number of "
-                               "examples")
+        self._check_loaded("evaluate()")
+        self._check_inputs(x, "x")
+        if not isinstance(y, Mapping):
+            raise TypeError(f"y must be a dict {{output population: labels}}, not "
+                            f"{type(y).__name__}")
+        self._check_outputs(y, "y")
+        x_size, y_size = dataset_size(x, "x"), dataset_size(y, "y")
+        if x_size != y_size:
+            raise RuntimeError(f"x has {x_size} examples but y has {y_size}: give one "
+                               "label (or target) per input example")
         x_batches = batch_dataset(x, self.genn_model.batch_size, x_size)
         y_batches = batch_dataset(y, self.genn_model.batch_size, y_size)
         inputs, outputs = list(x.keys()), list(y.keys())
@@ -48,10 +56,14 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
     def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
                             metrics="sparse_categorical_accuracy", callbacks=None):
         """Present batches until the data and every queued label are used up."""
+        self._check_loaded("evaluate_batch_iter()")
         out_list = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        self._check_outputs(out_list, "outputs")
         metrics = get_object_mapping(metrics, out_list, Metric, "Metric", default_metrics)
 
         def update(o, y_true, y_pred):
+            if isinstance(metrics[o], SparseCategoricalAccuracy):
+                check_labels(get_underlying_pop(o), y_true)
             metrics[o].update(y_true, y_pred[:len(y_true)], self.communicator)
         cb_data = self._present(inputs, outputs, data, num_batches, callbacks, update, metrics)
         return metrics, cb_data
@@ -59,10 +71,11 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
     def predict(self, x: dict, outputs, callbacks=None):
         """Readouts of ``outputs`` for every example (each read when the
         example reaches the output's pipeline depth): ``(dict, callback_data)``."""
-        size = get_dataset_size(x)
-        if size is None:
-            raise RuntimeError("all inputs (x) must have the same number of examples")
+        self._check_loaded("predict()")
+        self._check_inputs(x, "x")
+        size = dataset_size(x, "x")
         out_list = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        self._check_outputs(out_list, "outputs")
         batches = batch_dataset(x, self.genn_model.batch_size, size)
         # the "labels" queued per batch are the example counts of that batch
         data = ((list(bx.values()), [get_dataset_size(bx)] * len(out_list)) for bx in batches)
@@ -84,7 +97,13 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
         single_out = not isinstance(outputs, (list, tuple))
         in_list = [inputs] if single_in else list(inputs)
         out_list = [outputs] if single_out else list(outputs)
-        depths = {o: self.pop_pipeline_depth[get_underlying_pop(o)] for o in out_list}
+        depths = {}
+        for o in out_list:
+            pop = get_underlying_pop(o)
+            if pop not in self.pop_pipeline_depth:
+                raise ValueError(f"population '{pop.name}' is not reachable from the inputs "
+                                 "given to compile(inputs=...); it cannot be read")
+            depths[o] = self.pop_pipeline_depth[pop]
         max_depth = max(depths.values())
         total = None if num_batches is None else num_batches + max_depth
         callbacks = [BatchProgressBar()] if callbacks is None else callbacks
@@ -123,6 +142,8 @@ class FewSpikeCompiler(Compiler):
     def __init__(self, k: int = 10, dt: float = 1.0, batch_size: int = 1, rng_seed: int = 0,
                  kernel_profiling: bool = False, prefer_in_memory_connect: bool = True,
                  communicator=None, **genn_kwargs):
+        k = check_positive_int(type(self).__name__, "k", k,
+                               " (the number of time steps per presentation)")
         super().__init__(_matrix_priority(prefer_in_memory_connect), dt, batch_size,
                          rng_seed, kernel_profiling, communicator, **genn_kwargs)
         self.k = k

@@ -1,14 +1,18 @@
 """InferenceCompiler: evaluate a network on batches of data."""
+from collections.abc import Mapping
+
 import numpy as np
 
-from ..callbacks import BatchProgressBar, CustomUpdateOnBatchBegin
+from ..callbacks import BatchProgressBar, Callback, CustomUpdateOnBatchBegin
 from ..genn import SynapseMatrixType
-from ..metrics import Metric, default_metrics
+from ..metrics import Metric, SparseCategoricalAccuracy, default_metrics
 from ..synapses import Delta
 from ..utils.callback_list import CallbackList
+from ..utils.checks import check_positive_int
 from ..utils.data import batch_dataset, get_dataset_size
+from ..utils.network import get_underlying_pop
 from ..utils.module import get_object_mapping
-from .compiled_network import CompiledNetwork
+from .compiled_network import CompiledNetwork, check_labels, dataset_size
 from .compiler import Compiler, add_neuron_reset, add_out_post_zero_custom_update
 
 
@@ -23,6 +27,10 @@ def _matrix_priority(prefer_in_memory_connect):
 def _default_callbacks(callbacks):
     """A fresh progress bar per call (upstream shares one default object)."""
     return [BatchProgressBar()] if callbacks is None else callbacks
+
+
+class _NoResetNeeded(Callback):
+    """Placeholder taking the reset callback's slot when nothing is reset."""
 
 
 class CompiledInferenceNetwork(CompiledNetwork):
@@ -40,13 +48,16 @@ class CompiledInferenceNetwork(CompiledNetwork):
     def evaluate(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
                  callbacks=None):
         """Evaluate on data: returns ``(metrics, callback_data)``."""
-        x_size, y_size = get_dataset_size(x), get_dataset_size(y)
-        if x_size is None:
-            raise RuntimeError("all inputs (x) must have the same number of examples")
-        if y_size is None:
-            raise RuntimeError("all outputs (y) must have the same number of examples")
+        self._check_loaded("evaluate()")
+        self._check_inputs(x, "x")
+        if not isinstance(y, Mapping):
+            raise TypeError(f"y must be a dict {{output population: labels}}, not "
+                            f"{type(y).__name__}")
+        self._check_outputs(y, "y")
+        x_size, y_size = dataset_size(x, "x"), dataset_size(y, "y")
         if x_size != y_size:
-            raise RuntimeError(f"inputs have {x_size} examples but outputs have {y_size}")
+            raise RuntimeError(f"x has {x_size} examples but y has {y_size}: give one "
+                               "label (or target) per input example")
         x_batches = batch_dataset(x, self.genn_model.batch_size, x_size)
         y_batches = batch_dataset(y, self.genn_model.batch_size, y_size)
         return self.evaluate_batch_iter(list(x.keys()), list(y.keys()),
@@ -58,10 +69,12 @@ class CompiledInferenceNetwork(CompiledNetwork):
                             metrics="sparse_categorical_accuracy", callbacks=None,
                             _dicts=False, _num_examples=None):
         """Evaluate on an iterator of ``(batch_x, batch_y)``."""
+        self._check_loaded("evaluate_batch_iter()")
         single_in = not isinstance(inputs, (list, tuple))
         single_out = not isinstance(outputs, (list, tuple))
         in_list = [inputs] if single_in else list(inputs)
         out_list = [outputs] if single_out else list(outputs)
+        self._check_outputs(out_list, "outputs")
         metrics = get_object_mapping(metrics, out_list, Metric, "Metric", default_metrics)
         extra = {} if _num_examples is None else {"num_examples": _num_examples}
         callback_list = CallbackList(self.base_callbacks + _default_callbacks(callbacks),
@@ -72,6 +85,9 @@ class CompiledInferenceNetwork(CompiledNetwork):
                 batch_x = {in_list[0]: batch_x} if single_in else dict(zip(in_list, batch_x))
                 batch_y = ({out_list[0]: batch_y} if single_out
                            else dict(zip(out_list, batch_y)))
+            for o, y_true in batch_y.items():       # before simulating the batch
+                if isinstance(metrics[o], SparseCategoricalAccuracy):
+                    check_labels(get_underlying_pop(o), y_true)
             self._run_batch(batch_i, batch_x, callback_list)
             for o, y_true in batch_y.items():
                 y_true = np.asarray(y_true)
@@ -83,17 +99,22 @@ class CompiledInferenceNetwork(CompiledNetwork):
 
     def evaluate_batch(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
                        callbacks=None):
+        self._check_inputs(x, "x")
+        if not isinstance(y, Mapping):
+            raise TypeError(f"y must be a dict {{output population: labels}}, not "
+                            f"{type(y).__name__}")
         return self.evaluate_batch_iter(list(x.keys()), list(y.keys()), [(x, y)], 1,
                                         metrics, [] if callbacks is None else callbacks,
                                         _dicts=True)
 
     def predict(self, x: dict, outputs, callbacks=None):
         """Readouts of ``outputs`` for every example: ``(dict, callback_data)``."""
-        size = get_dataset_size(x)
-        if size is None:
-            raise RuntimeError("all inputs (x) must have the same number of examples")
+        self._check_loaded("predict()")
+        self._check_inputs(x, "x")
+        size = dataset_size(x, "x")
         single = not isinstance(outputs, (list, tuple))
         out_list = [outputs] if single else list(outputs)
+        self._check_outputs(out_list, "outputs")
         batches = batch_dataset(x, self.genn_model.batch_size, size)
         callback_list = CallbackList(self.base_callbacks + _default_callbacks(callbacks),
                                      compiled_network=self, num_batches=len(batches),
@@ -132,6 +153,9 @@ class InferenceCompiler(Compiler):
                  reset_vars_between_batches: bool = True,
                  reset_in_syn_between_batches: bool = False, communicator=None,
                  **genn_kwargs):
+        evaluate_timesteps = check_positive_int(
+            type(self).__name__, "evaluate_timesteps", evaluate_timesteps,
+            " (the number of time steps each example is presented for)")
         super().__init__(_matrix_priority(prefer_in_memory_connect), dt, batch_size,
                          rng_seed, kernel_profiling, communicator, **genn_kwargs)
         self.evaluate_timesteps = evaluate_timesteps
@@ -159,16 +183,21 @@ class InferenceCompiler(Compiler):
 
     def create_compiled_network(self, genn_model, neuron_populations,
                                 connection_populations, compile_state):
+        names = self._genn_names
         for pop, reset_vars in compile_state["reset_vars"].items():
             add_neuron_reset(genn_model, neuron_populations[pop], reset_vars, "Reset",
-                             f"Reset{pop.name}")
+                             names.get("cu_Reset", pop.name))
         if self.reset_in_syn_between_batches:
             for conn, genn_syn in connection_populations.items():
                 if not isinstance(conn.synapse, Delta):
                     add_out_post_zero_custom_update(genn_model, genn_syn, "Reset",
-                                                    f"ZeroOutPost{conn.name}")
-        has_reset = bool(genn_model.custom_updates)
-        base_callbacks = [CustomUpdateOnBatchBegin("Reset")] if has_reset else []
+                                                    names.get("cu_ZeroOutPost", conn.name))
+        # The reset callback always takes its slot (first in the list), as in
+        # mlGeNN, so a keyless recorder gets the same integer key there and here.
+        has_reset = any(cu.group_name == "Reset"
+                        for cu in genn_model.custom_updates.values())
+        base_callbacks = [CustomUpdateOnBatchBegin("Reset") if has_reset
+                          else _NoResetNeeded()]
         return CompiledInferenceNetwork(genn_model, neuron_populations,
                                         connection_populations, self.communicator,
                                         self.evaluate_timesteps, base_callbacks,

@@ -6,7 +6,7 @@ from ..utils.value import ValueDescriptor
 
 class Connectivity(ABC):
     weight = ValueDescriptor("g")
-    delay = ValueDescriptor("d")
+    delay = ValueDescriptor("d", constraint="non_negative")
 
     def __init__(self, weight, delay):
         self.weight = weight

@@ -21,8 +21,8 @@ class SparseBase(Connectivity):
     PROCEDURAL (regenerated at every spike) when neither weight nor delay is
     an array.
     """
-    pre_ind = ValueDescriptor("pre_ind")
-    post_ind = ValueDescriptor("post_ind")
+    pre_ind = ValueDescriptor("pre_ind", constraint="non_negative")
+    post_ind = ValueDescriptor("post_ind", constraint="non_negative")
 
     def __init__(self, weight, delay):
         super().__init__(weight, delay)

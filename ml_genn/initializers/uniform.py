@@ -10,6 +10,8 @@ class Uniform(Initializer):
     def __init__(self, min: float = 0.0, max: float = 1.0):
         self.min = min
         self.max = max
+        if min > max:
+            raise ValueError(f"Uniform: min ({min!r}) must not be greater than max ({max!r})")
 
     def get_snippet(self):
         return InitializerSnippet("Uniform", {"min": self.min, "max": self.max})

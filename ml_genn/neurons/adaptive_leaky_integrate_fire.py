@@ -26,9 +26,11 @@ class AdaptiveLeakyIntegrateFire(Neuron):
     v = ValueDescriptor("V")
     a = ValueDescriptor("A")
     beta = ValueDescriptor("Beta")
-    tau_mem = ValueDescriptor(("Alpha", lambda val, dt: np.exp(-dt / val)))
-    tau_refrac = ValueDescriptor("TauRefrac")
-    tau_adapt = ValueDescriptor(("Rho", lambda val, dt: np.exp(-dt / val)))
+    tau_mem = ValueDescriptor(("Alpha", lambda val, dt: np.exp(-dt / val)),
+                              constraint="positive")
+    tau_refrac = ValueDescriptor("TauRefrac", constraint="non_negative")
+    tau_adapt = ValueDescriptor(("Rho", lambda val, dt: np.exp(-dt / val)),
+                                constraint="positive")
 
     @network_default_params
     def __init__(self, v_thresh=1.0, v_reset=0.0, v=0.0, a=0.0, beta=0.0174,

@@ -1,4 +1,5 @@
 """Few-spike (FS) ReLU neuron (Stoeckl & Maass 2021)."""
+from ..utils.checks import check_positive_finite, check_positive_int
 from ..utils.model import NeuronModel
 from ..utils.snippet import ConstantValueDescriptor
 from .few_spike_relu_input import PIPE_TIMESTEP_CODE, FewSpikeReluInput
@@ -30,8 +31,10 @@ class FewSpikeRelu(Neuron):
 
     def __init__(self, k: int = 10, alpha: float = 25, readout=None):
         super().__init__(readout)
-        self.k = k
+        self.k = k              # numbers only (RuntimeError otherwise)...
         self.alpha = alpha
+        self.k = check_positive_int("FewSpikeRelu", "k", k)    # ...and meaningful ones
+        self.alpha = check_positive_finite("FewSpikeRelu", "alpha", alpha)
 
     def _source_properties(self, population):
         """-> (source alpha, sources are signed inputs), validating sources."""

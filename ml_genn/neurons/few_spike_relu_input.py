@@ -1,4 +1,5 @@
 """Few-spike (FS) encoder of ReLU activations (Stoeckl & Maass 2021)."""
+from ..utils.checks import check_positive_finite, check_positive_int
 from ..utils.model import NeuronModel
 from ..utils.snippet import ConstantValueDescriptor
 from .input import InputBase
@@ -33,8 +34,10 @@ class FewSpikeReluInput(Neuron, InputBase):
 
     def __init__(self, k: int = 10, alpha: float = 25, signed_input: bool = False):
         super().__init__(var_name="V")
-        self.k = k
+        self.k = k              # numbers only (RuntimeError otherwise)...
         self.alpha = alpha
+        self.k = check_positive_int("FewSpikeReluInput", "k", k)    # ...and meaningful ones
+        self.alpha = check_positive_finite("FewSpikeReluInput", "alpha", alpha)
         self.signed_input = signed_input
 
     def get_model(self, population, dt, batch_size):

@@ -10,6 +10,8 @@ from numbers import Integral
 import numpy as np
 
 from ..genn import VarAccess
+from ..utils.checks import check_no_more_kwargs
+from ..utils.names import is_plain_identifier
 
 # Name of the sim-code local holding this step's frame of time-varying input
 _FRAME_INPUT_LOCAL = "frameInput"
@@ -56,7 +58,13 @@ class InputBase(Input):
 
     def __init__(self, var_name="Input", egp_name=None, input_frames=1,
                  input_frame_timesteps=1, **kwargs):
+        check_no_more_kwargs(self, kwargs, InputBase)
         super().__init__(**kwargs)
+        for what, name in (("var_name", var_name), ("egp_name", egp_name)):
+            if name is not None and not is_plain_identifier(name):
+                raise ValueError(f"{type(self).__name__}: {what} {name!r} must be a plain "
+                                 "identifier ([A-Za-z][A-Za-z0-9_]*): it names an engine "
+                                 "variable")
         _check_positive_int("input_frames", input_frames)
         _check_positive_int("input_frame_timesteps", input_frame_timesteps)
         if input_frames > 1 and egp_name is None:

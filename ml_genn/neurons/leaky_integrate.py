@@ -15,7 +15,8 @@ class LeakyIntegrate(Neuron):
     """
     v = ValueDescriptor("V")
     bias = ValueDescriptor("Bias")
-    tau_mem = ValueDescriptor(("Alpha", lambda val, dt: np.exp(-dt / val)))
+    tau_mem = ValueDescriptor(("Alpha", lambda val, dt: np.exp(-dt / val)),
+                              constraint="positive")
 
     @network_default_params
     def __init__(self, v=0.0, bias=0.0, tau_mem=20.0, scale_i: bool = False,

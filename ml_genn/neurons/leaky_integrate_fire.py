@@ -32,8 +32,9 @@ class LeakyIntegrateFire(Neuron):
     v_thresh = ValueDescriptor("Vthresh")
     v_reset = ValueDescriptor("Vreset")
     v = ValueDescriptor("V")
-    tau_mem = ValueDescriptor(("Alpha", lambda val, dt: np.exp(-dt / val)))
-    tau_refrac = ValueDescriptor("TauRefrac")
+    tau_mem = ValueDescriptor(("Alpha", lambda val, dt: np.exp(-dt / val)),
+                              constraint="positive")
+    tau_refrac = ValueDescriptor("TauRefrac", constraint="non_negative")
 
     @network_default_params
     def __init__(self, v_thresh=1.0, v_reset=0.0, v=0.0, tau_mem=20.0,

@@ -1,6 +1,7 @@
 """Base class of every neuron type."""
 from abc import ABC, abstractmethod
 
+from ..utils.checks import check_no_more_kwargs
 from ..utils.module import get_object
 
 
@@ -8,6 +9,8 @@ class Neuron(ABC):
     """A neuron type: ``get_model`` returns a ``utils.model.NeuronModel``."""
 
     def __init__(self, readout=None, **kwargs):
+        # an unknown keyword argument is a TypeError naming it (not object's)
+        check_no_more_kwargs(self, kwargs, Neuron)
         super().__init__(**kwargs)
         self.readout = readout
 

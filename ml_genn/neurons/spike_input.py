@@ -45,6 +45,8 @@ class SpikeInput(Neuron, Input):
             raise RuntimeError(f"spikes are for {end_spikes.shape[-1]} neurons but the "
                                f"population has {num}")
         spike_times = np.asarray(spike_times)
+        if spike_times.size and not np.all(np.isfinite(spike_times)):
+            raise ValueError("spike times contain NaN/inf; every spike time must be finite")
         if len(spike_times) > self.max_spikes:
             raise RuntimeError(f"a batch holds {len(spike_times)} spikes but SpikeInput's "
                                f"buffer holds max_spikes={self.max_spikes}; raise "

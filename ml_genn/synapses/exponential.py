@@ -12,7 +12,8 @@ class Exponential(Synapse):
     when ``scale_i``), then ``inSyn *= ExpDecay`` with ``ExpDecay =
     exp(-dt/tau)``. ``tau`` cannot be an initializer."""
     tau = ValueDescriptor(("ExpDecay", lambda val, dt: np.exp(-dt / val)),
-                          ("IScale", lambda val, dt: (val / dt) * (1.0 - np.exp(-dt / val))))
+                          ("IScale", lambda val, dt: (val / dt) * (1.0 - np.exp(-dt / val))),
+                          constraint="positive")
 
     @network_default_params
     def __init__(self, tau=5.0, scale_i: bool = False):

@@ -247,9 +247,17 @@ def batch_spikes(spikes, batch_size: int) -> PreprocessedSpikes:
     spike times are concatenated example after example. ``RuntimeError`` if
     there are more examples than ``batch_size`` or their neuron counts differ.
     """
+    if isinstance(spikes, PreprocessedSpikes):
+        raise TypeError("spike data must be a sequence of PreprocessedSpikes, one per "
+                        "example; wrap a single example in a list: [spikes]")
     spikes = list(spikes)
     if len(spikes) == 0:
         raise RuntimeError("batch_spikes needs at least one example")
+    for s in spikes:
+        if not (hasattr(s, "end_spikes") and hasattr(s, "spike_times")):
+            raise TypeError(f"spike data must be a sequence of PreprocessedSpikes (one per "
+                            f"example, made by ml_genn.utils.data.preprocess_spikes or "
+                            f"preprocess_tonic_spikes), not of {type(s).__name__}")
     if len(spikes) > batch_size:
         raise RuntimeError(f"{len(spikes)} examples of spikes do not fit in a batch of "
                            f"{batch_size}")

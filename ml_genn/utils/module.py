@@ -40,7 +40,20 @@ def get_object_mapping(obj, keys, base_class, description, dictionary):
     if isinstance(obj, dict):
         if set(obj.keys()) != set(keys):
             raise RuntimeError(f"{description} dictionary keys must match: expected "
-                               f"{list(keys)}, got {list(obj.keys())}")
+                               f"{_key_names(keys)}, got {_key_names(obj.keys())} (key "
+                               "the dictionary by the same objects as y / the outputs)")
         return {k: get_object(v, base_class, description, dictionary)
                 for k, v in obj.items()}
     return {k: get_object(obj, base_class, description, dictionary) for k in keys}
+
+
+def _key_names(keys):
+    """Keys for messages: populations and layers by their names."""
+    out = []
+    for k in keys:
+        name = getattr(k, "name", None)
+        if name is None and hasattr(k, "population"):
+            pop = k.population() if callable(k.population) else k.population
+            name = getattr(pop, "name", None)
+        out.append(f"{type(k).__name__} {name!r}" if name is not None else repr(k))
+    return "[" + ", ".join(out) + "]"

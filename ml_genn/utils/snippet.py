@@ -1,4 +1,5 @@
 """Small records passed from connectivity/initializers to compilers."""
+import math
 from collections import namedtuple
 from numbers import Number
 
@@ -31,4 +32,7 @@ class ConstantValueDescriptor(StoredDescriptor):
         if not isinstance(value, Number):
             raise RuntimeError(f"'{self.public}' must be a number, got "
                                f"{type(value).__name__}")
+        if isinstance(value, complex) or not math.isfinite(float(value.real)):
+            raise ValueError(f"{type(instance).__name__}: '{self.public}' must be a finite "
+                             f"real number, got {value!r}")
         setattr(instance, self.name, value)

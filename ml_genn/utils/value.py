@@ -28,8 +28,59 @@ def is_value_initializer(value):
     return isinstance(value, Initializer)
 
 
+_CONSTRAINTS = {None: (lambda a: np.ones(np.shape(a), dtype=bool), ""),
+                "non_negative": (lambda a: a >= 0, "greater than or equal to 0"),
+                "positive": (lambda a: a > 0, "greater than 0")}
+
+
+def check_value(owner, name, value, constraint=None):
+    """Numbers and numeric arrays must be finite (and satisfy ``constraint``:
+    ``None``, ``"non_negative"`` or ``"positive"``): ``ValueError`` naming
+    ``owner.name`` otherwise; a non-numeric array is a ``TypeError``.
+    Initializers and ``None`` are not checked here."""
+    if value is None or isinstance(value, (Initializer, str)):
+        return
+    test, what = _CONSTRAINTS[constraint]
+    if is_value_array(value):
+        arr = np.asarray(value)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                       or arr.dtype == np.bool_):
+            raise TypeError(f"{owner}: {name} must be numeric, got an array of "
+                            f"{arr.dtype}")
+        if np.iscomplexobj(arr):
+            raise TypeError(f"{owner}: {name} must be real, got an array of {arr.dtype}")
+        bad = ~np.isfinite(arr) if np.issubdtype(arr.dtype, np.floating) \
+            else np.zeros(arr.shape, dtype=bool)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{owner}: {name} contains {int(bad.sum())} NaN/inf "
+                             f"value(s) (first at index {first}); every value must be "
+                             "finite")
+        ok = test(arr)
+        if not np.all(ok):
+            first = tuple(int(i) for i in np.argwhere(~np.asarray(ok))[0])
+            raise ValueError(f"{owner}: every value of {name} must be {what}; "
+                             f"{name}{list(first)} = {arr[first]!r}")
+        return
+    if isinstance(value, complex) or np.iscomplexobj(value):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
+    if not test(value):
+        raise ValueError(f"{owner}: {name} must be {what}, got {value!r}")
+
+
 class ValueDescriptor(StoredDescriptor):
-    def __init__(self, *genn_names):
+    """One Python attribute -> GeNN name(s), with a check of the value.
+
+    Numbers and arrays must be finite; ``constraint`` (keyword only) may
+    also demand ``"non_negative"`` or ``"positive"`` values (e.g. time
+    constants), checked when the attribute is set."""
+
+    def __init__(self, *genn_names, constraint=None):
+        if constraint not in _CONSTRAINTS:
+            raise ValueError(f"unknown constraint {constraint!r}")
+        self.constraint = constraint
         self.genn_names = [(n, None) if isinstance(n, str) else (n[0], n[1])
                            for n in genn_names]
 
@@ -51,6 +102,7 @@ class ValueDescriptor(StoredDescriptor):
         elif value is not None:
             raise RuntimeError(f"'{self.public}' must be a number, an array or an "
                                f"Initializer, not {type(value).__name__}")
+        check_value(type(instance).__name__, self.public, value, self.constraint)
         setattr(instance, self.name, value)
 
     def get_transformed(self, instance, dt):
@@ -75,7 +127,11 @@ def get_genn_var_name(inst, name):
             attr = vars(cls)[name]
             break
     if attr is None:
-        raise AttributeError(f"{type(inst).__name__} has no attribute '{name}'")
+        known = sorted(a for a, d in _descriptors(inst).items()
+                       if any(t is None for _, t in d.genn_names))
+        raise AttributeError(f"{type(inst).__name__} has no attribute '{name}'; its "
+                             f"variables are {', '.join(known) or 'none'} (give a GeNN "
+                             "name such as 'V' or 'VAvg' as genn_var= instead)")
     if not isinstance(attr, ValueDescriptor):
         raise RuntimeError(f"'{name}' of {type(inst).__name__} is not a model value")
     for n, t in attr.genn_names:

@@ -1,0 +1,71 @@
+"""Argument checks shared by the API: clear errors naming the argument and the fix."""
+import inspect
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+
+def check_positive_int(owner: str, name: str, value, hint: str = ""):
+    """``value`` must be an integer >= 1 (``bool`` is not an integer here).
+
+    ``TypeError`` for a non-integer, ``ValueError`` for one below 1.
+    NumPy integers are accepted; the value is returned as a Python ``int``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{owner}: {name} must be a positive integer, got {value!r} "
+                        f"({type(value).__name__}){hint}")
+    if value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer (1 or more), got "
+                         f"{value!r}{hint}")
+    return int(value)
+
+
+def check_non_negative_int(owner: str, name: str, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{owner}: {name} must be a non-negative integer, got {value!r} "
+                        f"({type(value).__name__})")
+    if value < 0:
+        raise ValueError(f"{owner}: {name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_positive_finite(owner: str, name: str, value):
+    """``value`` must be a real number, finite and > 0; returned as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{owner}: {name} must be a positive number, got {value!r} "
+                        f"({type(value).__name__})")
+    if not math.isfinite(float(value)) or value <= 0:
+        raise ValueError(f"{owner}: {name} must be a finite number greater than 0, got "
+                         f"{value!r}")
+    return float(value)
+
+
+def accepted_arguments(func, skip=("self",)):
+    """Names of ``func``'s named parameters (no ``*args``/``**kwargs``)."""
+    params = inspect.signature(func).parameters.values()
+    return [p.name for p in params
+            if p.name not in skip and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def unknown_argument_error(owner: str, unknown, accepted, hint: str = ""):
+    """A ``TypeError`` naming the unknown keyword arguments and the accepted ones."""
+    unknown = sorted(unknown)
+    plural = "s" if len(unknown) > 1 else ""
+    return TypeError(f"{owner} got unexpected keyword argument{plural} "
+                     f"{', '.join(repr(u) for u in unknown)}; accepted arguments: "
+                     f"{', '.join(accepted) or 'none'}{hint}")
+
+
+def check_no_more_kwargs(obj, kwargs, cls):
+    """Raise a ``TypeError`` if ``kwargs`` would reach ``object.__init__``.
+
+    Cooperative ``__init__`` methods pass unknown keyword arguments along the
+    MRO; when no class after ``cls`` takes them, they were a mistake."""
+    if not kwargs:
+        return
+    mro = type(obj).__mro__
+    rest = mro[mro.index(cls) + 1:]
+    if all(c.__init__ is object.__init__ or c.__module__ in ("abc", "builtins")
+           for c in rest):
+        raise unknown_argument_error(f"{type(obj).__name__}()", kwargs,
+                                     accepted_arguments(type(obj).__init__))

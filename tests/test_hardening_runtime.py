@@ -703,3 +703,28 @@ def test_out_of_range_sparse_connections(cache):
     with pytest.raises(ModelError, match="pre index out of range"):
         sg.set_sparse_connections([-1], [3])
 
+
+
+def test_non_integer_sparse_indices(cache):
+    model = _synapse_model("nan_sparse", conn=None)
+    sg = model.synapse_populations["AB"]
+    with pytest.raises(ModelError, match=r"'AB': pre_indices must be integer neuron indices"
+                                         r".*NaN/inf or fractions"):
+        sg.set_sparse_connections([0, np.nan], [3, 4])
+    with pytest.raises(ModelError, match=r"post_indices must be integer neuron indices"):
+        sg.set_sparse_connections([0, 1], [0.5, 2])
+    with pytest.raises(ModelError, match=r"post_indices must be integer.*dtype <U1"):
+        sg.set_sparse_connections([0], ["a"])
+    sg.set_sparse_connections(np.array([0.0, 1.0]), np.array([2.0, 3.0]))   # whole floats
+
+
+def test_rejected_connectivity_keeps_the_loaded_one(cache):
+    model = _synapse_model("keep_sparse", conn=None)
+    sg = model.synapse_populations["AB"]
+    sg.set_sparse_connections([0, 1], [2, 3])
+    model.build()
+    model.load()
+    with pytest.raises(ModelError, match=r"row of 2 synapses but the model was built for 1"):
+        sg.set_sparse_connections([0, 0], [2, 3])
+    model.load()       # the connectivity given before build still loads
+    assert list(sg.get_sparse_post_inds()) == [2, 3]

@@ -335,6 +335,13 @@ class SynapseGroup(Group):
                              f"{self.matrix_type.name})")
         pre = np.asarray(pre_indices).ravel()
         post = np.asarray(post_indices).ravel()
+        for what, idx in (("pre_indices", pre), ("post_indices", post)):
+            if idx.size and idx.dtype.kind not in "iu" and not (
+                    idx.dtype.kind == "f" and np.all(np.isfinite(idx))
+                    and np.all(idx == np.floor(idx))):
+                raise ModelError(f"set_sparse_connections on '{self.name}': {what} must be "
+                                 f"integer neuron indices (got dtype {idx.dtype}"
+                                 f"{' with NaN/inf or fractions' if idx.dtype.kind == 'f' else ''})")
         if pre.shape != post.shape:
             raise ModelError(f"set_sparse_connections on '{self.name}': pre_indices "
                              f"({pre.size}) and post_indices ({post.size}) differ in length")
@@ -346,10 +353,15 @@ class SynapseGroup(Group):
                              f"range 0..{self.trg.num_neurons - 1}")
         # Stable sort by row keeps the user's order within a row.
         order = np.argsort(pre, kind="stable")
+        previous = self._user_connectivity
         self._user_connectivity = (pre[order].astype(np.uint32),
                                    post[order].astype(np.uint32), order)
         if self.genn_model._loaded:
-            self.genn_model._upload_sparse(self)
+            try:
+                self.genn_model._upload_sparse(self)
+            except BaseException:
+                self._user_connectivity = previous   # rejected: keep what is loaded
+                raise
 
     def _row_lengths(self):
         return self.genn_model._arrays[(self.name, "rowLength")]

@@ -12,7 +12,8 @@ grey-scale images, no download) it
    binary-weighted spikes, layers pipelined);
 3. evaluates both spiking networks on the whole test split, in batches, on
    ml_genn's engine, and the DataNorm network again at several numbers of
-   time steps;
+   time steps, and once with random (Poisson-like) input spikes, each pixel
+   spiking with probability equal to its value on every step;
 4. prints one table (accuracy, time steps per example, samples per second,
    build time) and writes two figures into ``--out``:
    ``convert_raster.png`` (the spikes of one test digit in every layer) and
@@ -352,6 +353,19 @@ def main(argv=None):
         acc, rate, build, hit = dn_results[steps]
         rows.append(("SNN DataNorm (rate, IF input)" + (" *" if steps == args.timesteps else ""),
                      str(steps), acc, rate, build, hit))
+
+    # -- DataNorm with random input spikes ------------------------------------
+    # input_type="poisson": each pixel spikes with probability equal to its
+    # value on every step (BernoulliInput), so rates are proportional to the
+    # pixels, as with IF inputs but noisier
+    dnp = DataNorm(evaluate_timesteps=args.timesteps, norm_data=[norm],
+                   input_type=InputType.POISSON)
+    dnp_net, dnp_inputs, dnp_outputs, _ = dnp.convert(model)
+    print(f"DataNorm: Poisson-like input spikes at {args.timesteps} time steps")
+    compiled = dnp.create_compiler(**compiler_kwargs).compile(dnp_net, name="datanorm_poisson")
+    acc, rate, build, hit, _ = run_snn(compiled, dnp_inputs, dnp_outputs, x_test, y_test)
+    rows.append(("SNN DataNorm (rate, Poisson input)", str(args.timesteps), acc, rate, build,
+                 hit))
 
     # -- FewSpike -----------------------------------------------------------
     start = time.perf_counter()

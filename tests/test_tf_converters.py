@@ -7,6 +7,11 @@ unreachable threshold and a ``var`` readout) and binary spike inputs; after
 (a spike sent at step 0 arrives at step 1, the bias is added from step 1),
 which must equal Keras' output. Hidden ReLU layers are checked through
 FewSpike (exact up to its K-bit quantisation) and end to end on digits.
+
+Nothing here depends on how a machine's TensorFlow trains: the end-to-end
+digits network's weights are computed in closed form from seeded NumPy
+random numbers and float64 least squares (no Keras training), so every
+machine converts the same network and the accuracy bounds hold everywhere.
 """
 import os
 
@@ -21,8 +26,9 @@ layers = keras.layers
 from ml_genn.compilers import InferenceCompiler
 from ml_genn.connectivity import AvgPoolConv2D, AvgPoolDense2D, Conv2D, Dense, OneToOne
 from ml_genn.metrics import Metric
-from ml_genn.neurons import (BinarySpikeInput, FewSpikeRelu, FewSpikeReluInput,
-                             IntegrateFire, IntegrateFireInput, PoissonInput)
+from ml_genn import Connection, Network, Population
+from ml_genn.neurons import (BernoulliInput, BinarySpikeInput, FewSpikeRelu,
+                             FewSpikeReluInput, IntegrateFire, IntegrateFireInput, PoissonInput)
 from ml_genn_tf.converters import (Converter, DataNorm, FewSpike, InputType, Simple,
                                    spike_normalise)
 from ml_genn_tf.converters.converter import (RelativeResetIntegrateFire,
@@ -220,7 +226,7 @@ def test_layer_matches_keras(layer_zoo, case):
     np.testing.assert_allclose(snn, ref, atol=1e-4)
 
 
-@pytest.mark.parametrize("input_neuron", ["binary", "if"])
+@pytest.mark.parametrize("input_neuron", ["binary", "if", "bernoulli"])
 def test_signed_inputs(input_neuron):
     keras.utils.set_random_seed(3)
     rng = np.random.default_rng(3)
@@ -229,16 +235,21 @@ def test_signed_inputs(input_neuron):
     out2 = layers.Dense(4)(layers.Flatten()(inp))
     model = keras.Model(inp, [out1, out2])
     x = rng.integers(-1, 2, size=(5, 6, 6, 2)).astype(np.float32)
-    neuron = (BinarySpikeInput(signed_spikes=True) if input_neuron == "binary"
-              else SignedIntegrateFireInput())
+    # inputs in {-1, 0, 1}: a Bernoulli input with |x| = 1 spikes on every step
+    neuron = {"binary": BinarySpikeInput(signed_spikes=True),
+              "if": SignedIntegrateFireInput(),
+              "bernoulli": BernoulliInput(signed_spikes=True)}[input_neuron]
     snn = integrate(model, x, IntegratorConverter(neuron))
     for s, r in zip(snn, model(x)):
         np.testing.assert_allclose(s, np.asarray(r), atol=1e-4)
 
 
 def test_input_types():
+    # "poisson": spike probability min(x, 1) per step (BernoulliInput);
+    # upstream's PoissonInput (1 - exp(-x dt)) is "poisson_exp"
     for value, cls in ((InputType.SPIKE, BinarySpikeInput), ("spike", BinarySpikeInput),
-                       ("poisson", PoissonInput),
+                       ("poisson", BernoulliInput), (InputType.POISSON, BernoulliInput),
+                       ("poisson_exp", PoissonInput), (InputType.POISSON_EXP, PoissonInput),
                        (InputType.IF, RelativeResetIntegrateFireInput),
                        ("if", RelativeResetIntegrateFireInput)):
         for conv in (Simple(10, input_type=value), DataNorm(10, input_type=value)):
@@ -253,11 +264,70 @@ def test_input_types():
         is RelativeResetIntegrateFire
     assert Simple(10).input_type == InputType.POISSON
     assert Simple(10, signed_input=True).create_input_neurons(None).signed_spikes
+    assert Simple(10, True, "poisson_exp").create_input_neurons(None).signed_spikes
     assert Simple(10, True, "spike").create_input_neurons(None).signed_spikes
     assert isinstance(Simple(10, True, "if").create_input_neurons(None),
                       SignedIntegrateFireInput)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="input_type.*'poisson'.*'rate'"):
         Simple(10, input_type="rate")
+
+
+def _input_spike_counts(neuron, x, steps, batch_size):
+    """Spikes (positive minus negative) of a population of ``neuron`` fed
+    ``x`` (``(batch,) + shape``) over ``steps - 1`` steps, counted by an
+    integrator behind a one-to-one connection of weight 1 (a spike at step
+    ``n`` arrives at step ``n + 1``)."""
+    net = Network()
+    with net:
+        inp = Population(neuron, x.shape[-1])
+        out = Population(IntegrateFire(v_thresh=1e9, readout="var"), x.shape[-1])
+        Connection(inp, out, OneToOne(weight=1.0))
+    compiled = InferenceCompiler(evaluate_timesteps=steps, batch_size=batch_size,
+                                 rng_seed=7).compile(net, name="bernoulli_counts")
+    with compiled:
+        pred, _ = compiled.predict({inp: x}, [out], callbacks=[])
+    return pred[out]
+
+
+def test_bernoulli_input_spike_probability():
+    """BernoulliInput spikes with probability min(|x|, 1) per step: compared
+    with the binomial distribution of the count (5 standard deviations, 4000
+    trials per value and example); 0 and >= 1 are exact."""
+    probs = np.array([0.0, 0.02, 0.1, 0.25, 0.5, 0.75, 0.9, 0.98, 1.0, 1.7], np.float32)
+    per_value, steps = 40, 101
+    x = np.repeat(probs, per_value).astype(np.float32)
+    data = np.stack([x, x[::-1]])
+    for signed in (False, True):
+        sign = -1.0 if signed else 1.0
+        counts = _input_spike_counts(BernoulliInput(signed_spikes=signed), sign * data,
+                                     steps, 2)
+        for b in range(2):
+            values = data[b]
+            for p in probs:
+                c = counts[b][values == p] * sign
+                n = (steps - 1) * per_value
+                q = min(float(p), 1.0)
+                if q in (0.0, 1.0):
+                    np.testing.assert_array_equal(c, q * (steps - 1))
+                else:
+                    assert abs(c.sum() - n * q) <= 5 * np.sqrt(n * q * (1 - q)), (signed, p)
+    # PoissonInput, for comparison, spikes with probability 1 - exp(-x dt)
+    counts = _input_spike_counts(PoissonInput(), data[:1], steps, 1)[0]
+    for p in np.float32([0.5, 1.0, 1.7]):
+        q = 1.0 - np.exp(-float(p))
+        n = (steps - 1) * per_value
+        assert abs(counts[x == p].sum() - n * q) <= 5 * np.sqrt(n * q * (1 - q))
+
+
+def test_bernoulli_input_frames():
+    """Time-varying input: frame 0 (probability 1) for 4 steps, then frame 1
+    (0): exactly 4 spikes per neuron whatever the seed."""
+    frames = np.stack([np.ones(5), np.zeros(5)]).astype(np.float32)
+    counts = _input_spike_counts(BernoulliInput(input_frames=2, input_frame_timesteps=4),
+                                 np.stack([frames, frames[::-1]]), 12, 2)
+    np.testing.assert_array_equal(counts, [[4.0] * 5, [7.0] * 5])
+    with pytest.raises(NotImplementedError, match="signed"):
+        BernoulliInput(signed_spikes=True, input_frames=2)
 
 
 # ---------------------------------------------------------------------------
@@ -474,36 +544,77 @@ def test_data_norm_scales_skip_connections_from_other_sources():
 # ---------------------------------------------------------------------------
 # End to end on scikit-learn's digits
 # ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def digits_cnn():
+def build_digits_cnn(seed=0):
+    """A digits CNN whose weights need no training, identical on every machine.
+
+    Conv(16, ReLU) - AvgPool - Conv(32) - BatchNorm - ReLU - AvgPool -
+    Flatten - Dropout - Dense(64, ReLU) - Dense(10): the convolutions are
+    fixed random filters (seeded NumPy), the batch normalisation
+    standardises the second convolution on the training data, and the two
+    Dense layers are fitted by float64 ridge regression (the hidden layer to
+    a random +-1 code of the class, the output to the one-hot class), an
+    extreme-learning-machine fit. Keras' float32 rounding can only move
+    examples that sit on a decision boundary, so the ANN (97.4 % on the 898
+    test digits) and its conversions are the same on every machine.
+
+    -> model, x_train, y_train, x_test, y_test (half of the 1797 digits each).
+    """
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
     digits = load_digits()
     x = (digits.images / 16.0).astype(np.float32)[..., None]
-    x_train, x_test, y_train, y_test = train_test_split(x, digits.target, test_size=0.2,
-                                                        random_state=0)
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([
-        keras.Input((8, 8, 1)),
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.AveragePooling2D(2),
-        layers.Conv2D(32, 3, padding="same"),
-        layers.BatchNormalization(),
-        layers.ReLU(),
-        layers.AveragePooling2D(2),
-        layers.Flatten(),
-        layers.Dropout(0.2),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(10)])
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x_train, y_train, epochs=15, batch_size=32, verbose=0)
-    ann = float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=1) == y_test))
-    assert ann > 0.9
-    return model, x_train[:256], x_test, y_test, ann
+    y = digits.target
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(x))
+    test, train = perm[:len(x) // 2], perm[len(x) // 2:]
+
+    def unit_filters(shape):
+        w = rng.normal(size=shape)
+        return (w / np.sqrt((w.reshape(-1, shape[-1]) ** 2).sum(axis=0))).astype(np.float32)
+
+    def ridge(features, targets):
+        a = np.hstack([features, np.ones((len(features), 1))])
+        w = np.linalg.solve(a.T @ a + np.eye(a.shape[1]), a.T @ targets)
+        return w[:-1].astype(np.float32), w[-1].astype(np.float32)
+
+    inp = keras.Input((8, 8, 1), name="image")
+    conv1 = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")
+    conv2 = layers.Conv2D(32, 3, padding="same", use_bias=False, name="conv2")
+    bn = layers.BatchNormalization(name="bn")
+    hidden = layers.Dense(64, activation="relu", name="hidden")
+    logits = layers.Dense(10, name="logits")
+    pooled = layers.AveragePooling2D(2, name="pool1")(conv1(inp))
+    normed = bn(conv2(pooled))
+    flat = layers.Flatten(name="flatten")(
+        layers.AveragePooling2D(2, name="pool2")(layers.ReLU(name="relu2")(normed)))
+    model = keras.Model(inp, logits(hidden(layers.Dropout(0.2, name="drop")(flat))))
+    conv1.set_weights([unit_filters((3, 3, 1, 16)),
+                       rng.normal(0.0, 0.05, 16).astype(np.float32)])
+    conv2.set_weights([unit_filters((3, 3, 16, 32))])
+    pre = np.asarray(keras.Model(inp, conv2.output)(x[train]), dtype=np.float64)
+    bn.set_weights([np.ones(32, np.float32), np.full(32, 0.5, np.float32),
+                    pre.mean(axis=(0, 1, 2)).astype(np.float32),
+                    pre.var(axis=(0, 1, 2)).astype(np.float32)])
+    features = np.asarray(keras.Model(inp, flat)(x[train]), dtype=np.float64)
+    onehot = np.eye(10)[y[train]]
+    w1, b1 = ridge(features, onehot @ rng.choice([-1.0, 1.0], size=(10, 64)))
+    hidden.set_weights([w1, b1])
+    logits.set_weights(list(ridge(np.maximum(features @ w1 + b1, 0.0), onehot)))
+    return model, x[train], y[train], x[test], y[test]
 
 
-def evaluate_rate(converter, net, inputs, outputs, x, y, batch_size=180):
+@pytest.fixture(scope="module")
+def digits_cnn():
+    model, x_train, y_train, x_test, y_test = build_digits_cnn()
+    ann_pred = np.argmax(np.asarray(model(x_test)), axis=1)
+    assert np.mean(ann_pred == y_test) > 0.95
+    return model, x_train[:256], x_test, y_test, ann_pred
+
+
+def ann_accuracy(ann_pred, y):
+    return float(np.mean(ann_pred[:len(y)] == y))
+
+
+def evaluate_rate(converter, net, inputs, outputs, x, y, batch_size=300):
     compiled = converter.create_compiler(batch_size=batch_size, rng_seed=1).compile(net)
     with compiled:
         metrics, _ = compiled.evaluate({inputs[0]: x}, {outputs[0]: y}, callbacks=[])
@@ -511,10 +622,11 @@ def evaluate_rate(converter, net, inputs, outputs, x, y, batch_size=180):
 
 
 def test_digits_few_spike(digits_cnn):
-    model, x_norm, x_test, y_test, ann = digits_cnn
+    model, x_norm, x_test, y_test, ann_pred = digits_cnn
+    ann = ann_accuracy(ann_pred, y_test)
     converter = FewSpike(k=8, norm_data=[x_norm])
     net, inputs, outputs, _ = converter.convert(model)
-    compiled = converter.create_compiler(batch_size=128).compile(net, inputs=inputs,
+    compiled = converter.create_compiler(batch_size=300).compile(net, inputs=inputs,
                                                                  outputs=outputs)
     with compiled:
         metrics, _ = compiled.evaluate({inputs[0]: x_test}, {outputs[0]: y_test},
@@ -522,23 +634,37 @@ def test_digits_few_spike(digits_cnn):
     assert abs(metrics[outputs[0]].result - ann) <= 0.01
 
 
-# Poisson inputs spike with probability 1 - exp(-x) per step, a compressed
-# copy of the pixel values: over 10 seeds the Poisson network stays 2.6 +- 0.4
-# points below the ANN (IF inputs: within 0.3 points at 50 to 400 steps)
-@pytest.mark.parametrize("input_type, tolerance", [("if", 0.03), ("poisson", 0.04)])
-def test_digits_data_norm(digits_cnn, input_type, tolerance):
+# The ANN gets 97.4 % of the 898 test digits. IF inputs are deterministic
+# (V += x): the SNN disagrees with the ANN on 4 of them (1 of the first 300,
+# which the test uses, for time) and is 0.2 points better. "poisson" inputs
+# (BernoulliInput: spike probability = pixel value per step) are random:
+# over 10 RNG seeds at 200 steps the SNN's accuracy is 0.13 +- 0.17 points
+# *above* the ANN's (worst: 0.22 points below), disagreeing with it on 8.7
+# examples (at most 10), so the 1-point bound (9 examples lost net) is more
+# than 6 standard deviations away. Upstream's encoding (PoissonInput,
+# "poisson_exp", probability 1 - exp(-x)) squashes the inputs and loses 15
+# points on this network (whose biases are sized for the unsquashed inputs)
+# and 1.4-5 points, depending on the machine, on the Keras-trained digits CNN
+# this test used before (98.3-98.6 % ANN).
+@pytest.mark.parametrize("input_type", ["if", "poisson"])
+def test_digits_data_norm(digits_cnn, input_type):
     import tensorflow as tf
-    model, x_norm, x_test, y_test, ann = digits_cnn
+    model, x_norm, x_test, y_test, ann_pred = digits_cnn
+    if input_type == "if":
+        x_test, y_test = x_test[:300], y_test[:300]
+    ann = ann_accuracy(ann_pred, y_test)
     dataset = tf.data.Dataset.from_tensor_slices((x_norm, np.zeros(len(x_norm)))).batch(64)
     converter = DataNorm(evaluate_timesteps=200, norm_data=[dataset], input_type=input_type)
     net, inputs, outputs, _ = converter.convert(model)
     assert all(p.neuron.v_thresh != 1.0 for p in net.populations[1:])
     acc = evaluate_rate(converter, net, inputs, outputs, x_test, y_test)
-    assert abs(acc - ann) <= tolerance
+    assert ann - acc < 0.01
 
 
 def test_digits_spike_normalise(digits_cnn):
-    model, x_norm, x_test, y_test, ann = digits_cnn
+    model, x_norm, x_test, y_test, ann_pred = digits_cnn
+    x_test, y_test = x_test[:300], y_test[:300]
+    ann = ann_accuracy(ann_pred, y_test)
     converter = Simple(evaluate_timesteps=200, input_type="if")
     net, inputs, outputs, pops = converter.convert(model)
     found = spike_normalise(net, inputs, outputs, [x_norm[:128]], evaluate_timesteps=100,

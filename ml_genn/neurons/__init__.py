@@ -16,6 +16,7 @@ from .spike_input import SpikeInput
 from ..utils.module import get_module_classes
 
 default_neurons = get_module_classes(globals(), Neuron)
+from .bernoulli_input import BernoulliInput  # noqa: E402,F401 (not in upstream's registry)
 
 __all__ = ["AdaptiveLeakyIntegrateFire", "BinarySpikeInput", "FewSpikeRelu",
            "FewSpikeReluInput", "Input", "IntegrateFire", "IntegrateFireInput",

@@ -29,7 +29,18 @@ inputs (ResNet skip connections become several connections into one
 population). Biases are kept: see :class:`Converter` for how neurons get
 them. Two weighted layers with no non-linearity between them are rejected,
 as is every layer type or activation outside the supported set; no layer
-that changes the output is ever dropped silently.
+that changes the output is ever dropped silently. Kernels, biases and
+batch-normalisation statistics must be finite (``ValueError`` naming the
+layer otherwise).
+
+Names: Keras layer names are arbitrary text (a ``.keras`` file can name a
+layer ``"x\n#include <cstdlib>..."``). The converter uses them only as the
+*user-facing* names of the ``ml_genn`` populations and connections it
+creates (and in error messages), so users find their layers by their Keras
+names (``tf_layer_pops``, ``Population.name``, recordings keyed by
+``pop.name``); ``ml_genn`` derives the engine's identifiers from those
+names (``ml_genn.utils.names``). No Keras name is ever put into a model
+class name, a code string, a parameter/variable name or a compiler name.
 """
 import re
 from copy import copy
@@ -42,11 +53,12 @@ import keras
 from ml_genn import Connection, Network, Population
 from ml_genn.connectivity import (AvgPool2D, AvgPoolConv2D, AvgPoolDense2D, Conv2D,
                                   Conv2DTranspose, Dense, OneToOne)
-from ml_genn.neurons import (BinarySpikeInput, IntegrateFire, IntegrateFireInput, Neuron,
-                             PoissonInput, default_neurons)
+from ml_genn.neurons import (BernoulliInput, BinarySpikeInput, IntegrateFire,
+                             IntegrateFireInput, Neuron, PoissonInput, default_neurons)
 from ml_genn.compilers import InferenceCompiler
 from ml_genn.utils.module import get_object
 
+from .checks import check_finite_data, reject_unknown_kwargs
 from .enum import InputType
 
 __all__ = ["Converter", "SUPPORTED_LAYERS", "SUPPORTED_ACTIVATIONS",
@@ -76,10 +88,16 @@ def _layer_class_map():
 
 
 def _describe(layer):
-    return f"layer '{layer.name}' ({type(layer).__name__})"
+    return f"layer {layer.name!r} ({type(layer).__name__})"
 
 
 def unsupported_layer_error(layer):
+    if isinstance(layer, keras.Model):
+        return NotImplementedError(
+            f"{_describe(layer)} is a nested model: models used as layers inside another "
+            f"model are not supported by the converter; rebuild the model from the nested "
+            f"model's layers (call each of its layers on the outer model's tensors) so "
+            f"that the graph is flat")
     return NotImplementedError(
         f"{_describe(layer)}: {type(layer).__name__} layers are not supported by the "
         f"converter; supported layer types: {', '.join(SUPPORTED_LAYERS)}")
@@ -133,13 +151,18 @@ def iter_norm_batches(norm_data, input_shape=None, max_batch=256):
     if _is_array_like(src):
         x = _to_numpy(src)
         _check_norm_shape(x, input_shape)
+        check_finite_data("normalisation data", x, "norm_data")
         for i in range(0, len(x), max_batch):
             yield x[i:i + max_batch]
         return
-    for item in src:
+    if not hasattr(src, "__iter__"):
+        raise ValueError(f"normalisation data must be an array of examples, an (x, y) pair "
+                         f"or an iterable of batches, got {type(src).__name__}")
+    for i, item in enumerate(src):
         x = item[0] if isinstance(item, (tuple, list)) else item
         x = _to_numpy(x)
         _check_norm_shape(x, input_shape)
+        check_finite_data("normalisation data", x, f"norm_data (batch {i})")
         yield x
 
 
@@ -295,6 +318,18 @@ def _check_conv(layer, config, ins):
                                   f"channels) input, got {ins[0].shape}")
 
 
+def _finite_weight(layer, what, value):
+    """``value`` as float64, ``ValueError`` naming the layer if not finite."""
+    value = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(value)):
+        n_bad = int(np.count_nonzero(~np.isfinite(value)))
+        raise ValueError(f"{_describe(layer)}: its {what} contains {n_bad} NaN or infinite "
+                         f"value(s); a network cannot be converted from non-finite "
+                         f"weights: retrain the model (or repair the weights with "
+                         f"layer.set_weights) before converting")
+    return value
+
+
 def _pair(v):
     if isinstance(v, (list, tuple)):
         return (int(v[0]), int(v[1]))
@@ -335,9 +370,11 @@ class _KerasGraph:
         inputs = getattr(model, "inputs", None)
         outputs = getattr(model, "outputs", None)
         if not inputs or not outputs:
-            raise RuntimeError("the Keras model has no symbolic inputs/outputs: build it "
-                               "from keras.Input(...) (Sequential: keras.Sequential"
-                               "([keras.Input(shape), ...]))")
+            raise RuntimeError(f"the Keras model {model.name!r} ({type(model).__name__}) "
+                               "has no symbolic inputs/outputs (a subclassed keras.Model, "
+                               "or a Sequential model never built on keras.Input): build "
+                               "it from keras.Input(...) with the functional API "
+                               "(Sequential: keras.Sequential([keras.Input(shape), ...]))")
         self.input_tensors = list(inputs)
         self.output_tensors = list(outputs)
         nodes = self._topological_nodes()
@@ -352,13 +389,19 @@ class _KerasGraph:
             self._handle(node)
         self.input_pops = [self._signals[id(t)].pure_pop() for t in self.input_tensors]
         self.output_pops = []
-        for t in self.output_tensors:
+        seen_outputs = set()
+        for n, t in enumerate(self.output_tensors):
+            if id(t) in seen_outputs:
+                raise NotImplementedError(
+                    f"model output {n} ({self._node_of(t).operation.name!r}) is listed "
+                    f"more than once in the model's outputs; list each output tensor once")
+            seen_outputs.add(id(t))
             sig = self._signals[id(t)]
             pop = sig.pure_pop()
             if pop is None:
                 pop = self._new_pop(sig.origin, sig, t, t)
             elif pop.is_input:
-                raise NotImplementedError(f"input layer '{pop.name}' is also a model "
+                raise NotImplementedError(f"input layer {pop.name!r} is also a model "
                                           "output: input layers as output layers are not "
                                           "supported")
             pop.is_output = True
@@ -397,7 +440,7 @@ class _KerasGraph:
         for node in order:
             if not node.input_tensors and not any(id(t) in input_ids
                                                   for t in node.output_tensors):
-                raise RuntimeError(f"layer '{node.operation.name}' has no inputs but is not "
+                raise RuntimeError(f"layer {node.operation.name!r} has no inputs but is not "
                                    "one of the model's inputs")
         return order
 
@@ -432,7 +475,7 @@ class _KerasGraph:
         for t in identity:
             if t.source.shape != shape:
                 raise NotImplementedError(
-                    f"{_describe(layer)}: cannot connect population '{t.source.name}' of "
+                    f"{_describe(layer)}: cannot connect population {t.source.name!r} of "
                     f"shape {t.source.shape} one-to-one to a population of shape {shape}")
         bias = None
         if sig.bias is not None:
@@ -480,7 +523,7 @@ class _KerasGraph:
 
     def _input_layer(self, layer, out, out_shape):
         if not self._consumers.get(id(out)):
-            raise NotImplementedError(f"input layer '{layer.name}' has no consumers: input "
+            raise NotImplementedError(f"input layer {layer.name!r} has no consumers: input "
                                       "layers as output layers are not supported")
         pop = _PendingPop(layer, out_shape, [], None, True, out, 0)
         self.pops.append(pop)
@@ -560,7 +603,7 @@ class _KerasGraph:
                                           "not supported")
             if t.op is not None:
                 raise NotImplementedError(
-                    f"{_describe(layer)} follows the linear layer '{t.op['layer']}' "
+                    f"{_describe(layer)} follows the linear layer {t.op['layer']!r} "
                     "directly: average pooling after a weighted layer without a "
                     "non-linearity in between is not supported (put a ReLU before the "
                     "pooling)")
@@ -629,7 +672,7 @@ class _KerasGraph:
         for t in sig.terms:
             if t.op is not None:
                 raise NotImplementedError(
-                    f"{_describe(layer)} follows the linear layer '{t.op['layer']}' with no "
+                    f"{_describe(layer)} follows the linear layer {t.op['layer']!r} with no "
                     "non-linearity in between; give that layer activation='relu' (or merge "
                     "the two layers)")
             t = t.copy()
@@ -679,7 +722,13 @@ class _KerasGraph:
     @staticmethod
     def _kernel_bias(layer, config):
         weights = layer.get_weights()
-        return weights[0], (weights[1] if config.get("use_bias", False) else None)
+        kernel = _finite_weight(layer, "kernel", weights[0])
+        if kernel.size == 0:
+            raise NotImplementedError(f"{_describe(layer)} has an empty kernel (shape "
+                                      f"{kernel.shape}); remove the layer")
+        bias = (_finite_weight(layer, "bias", weights[1]) if config.get("use_bias", False)
+                else None)
+        return kernel, bias
 
     def _layer_Dense(self, node, layer, config, ins, out, out_shape):
         sig = ins[0]
@@ -728,7 +777,16 @@ class _KerasGraph:
             i += 1
         mean = np.asarray(weights[i], dtype=np.float64)
         var = np.asarray(weights[i + 1], dtype=np.float64)
-        scale = 1.0 / np.sqrt(var + config.get("epsilon", 1e-3))
+        for what, value in (("gamma", gamma), ("beta", beta), ("moving_mean", mean),
+                            ("moving_variance", var)):
+            if value is not None:
+                _finite_weight(layer, what, value)
+        eps = float(config.get("epsilon", 1e-3))
+        if np.any(var + eps <= 0.0):
+            raise ValueError(f"{_describe(layer)}: moving_variance + epsilon must be "
+                             f"positive, got a minimum of {float(np.min(var + eps))}; fix "
+                             f"the layer's statistics (retrain or recompute them)")
+        scale = 1.0 / np.sqrt(var + eps)
         if gamma is not None:
             scale = scale * gamma
         shift = -mean * scale + (beta if beta is not None else 0.0)
@@ -908,15 +966,40 @@ class SignedIntegrateFireInput(IntegrateFireInput):
 
 
 def create_rate_input_neuron(input_type, signed_input, relative_reset=True):
-    """The input neuron of the rate-coding converters (Simple, DataNorm)."""
+    """The input neuron of the rate-coding converters (Simple, DataNorm).
+
+    ``InputType.POISSON`` gives a :class:`BernoulliInput` (spike probability
+    ``min(|x|, 1)`` per step, proportional to the normalised input), not
+    upstream's :class:`PoissonInput` (``1 - exp(-|x| dt)``, which squashes
+    the inputs): that one is ``InputType.POISSON_EXP``."""
     input_type = InputType(input_type)
     if input_type == InputType.SPIKE:
         return BinarySpikeInput(signed_spikes=signed_input)
     if input_type == InputType.POISSON:
+        return BernoulliInput(signed_spikes=signed_input)
+    if input_type == InputType.POISSON_EXP:
         return PoissonInput(signed_spikes=signed_input)
     if signed_input:
         return SignedIntegrateFireInput(relative_reset=relative_reset)
     return RelativeResetIntegrateFireInput() if relative_reset else IntegrateFireInput()
+
+
+def check_compiler_kwargs(converter, kwargs, fixed):
+    """``TypeError`` if ``create_compiler`` is given an argument that the
+    converter sets itself."""
+    name = type(converter).__name__
+    for key in fixed:
+        if key in kwargs:
+            raise TypeError(f"{name}.create_compiler() got {key}={kwargs[key]!r}, but {key} "
+                            f"is set by the converter ({name}({key}=...)); pass it to the "
+                            f"converter's constructor instead")
+
+
+def create_rate_compiler(converter, **kwargs):
+    """``InferenceCompiler(evaluate_timesteps=converter.evaluate_timesteps,
+    **kwargs)`` (Simple, DataNorm)."""
+    check_compiler_kwargs(converter, kwargs, ("evaluate_timesteps",))
+    return InferenceCompiler(evaluate_timesteps=converter.evaluate_timesteps, **kwargs)
 
 
 def create_rate_neuron(v_thresh, is_output, relative_reset=True):
@@ -1006,7 +1089,15 @@ class Converter:
         self._tf_graph = _KerasGraph(tf_model, self)
         return self._tf_graph
 
-    def convert(self, tf_model):
+    def convert(self, tf_model, **kwargs):
+        """-> ``(network, inputs, outputs, tf_layer_pops)`` (see the class)."""
+        reject_unknown_kwargs(f"{type(self).__name__}.convert()", kwargs, ())
+        if not isinstance(tf_model, keras.Model):
+            hint = (" (load a saved model with keras.models.load_model(path) first)"
+                    if isinstance(tf_model, (str, bytes)) or hasattr(tf_model, "__fspath__")
+                    else "")
+            raise TypeError(f"{type(self).__name__}.convert() needs a keras.Model, got "
+                            f"{type(tf_model).__name__}{hint}")
         self._tf_graph = None
         graph = self._get_graph(tf_model)
         try:
@@ -1089,4 +1180,9 @@ def norm_maxima(graph, norm_data, abs_input=False):
             maxima[i] = max(maxima[i], float(np.max(keras.ops.convert_to_numpy(o))))
     if not seen:
         raise ValueError("the normalisation data contains no examples")
+    for p, i in pop_index.items():
+        if not np.isfinite(maxima[i]):
+            raise ValueError(f"{_describe(p.layer)}: its largest activation over the "
+                             f"normalisation data is {maxima[i]} (the Keras model "
+                             f"overflows); check the model's weights and the data's scale")
     return {p: maxima[i] for p, i in pop_index.items()}, input_max

@@ -1,8 +1,8 @@
 """Data-based threshold balancing (Diehl et al. 2015)."""
-from ml_genn.compilers import InferenceCompiler
-
-from .converter import (Converter, create_rate_input_neuron, create_rate_neuron,
-                        norm_maxima)
+from .checks import (check_bool, check_input_type, check_norm_data, check_positive_int,
+                     reject_unknown_kwargs)
+from .converter import (Converter, create_rate_compiler, create_rate_input_neuron,
+                        create_rate_neuron, norm_maxima)
 from .enum import InputType
 
 
@@ -31,18 +31,31 @@ class DataNorm(Converter):
                             ``(x, y)`` pair or an iterable of ``x`` / ``(x, y)``
                             batches (e.g. a ``tf.data.Dataset``); the list
                             wrapper is optional. ``None``: all thresholds 1.
-        input_type:         :class:`InputType` or its string.
+                            NaN/inf in the data: ``ValueError``.
+        input_type:         :class:`InputType` or its string: ``"poisson"``
+                            (default; spike probability ``min(x, 1)`` per
+                            step, not upstream's ``1 - exp(-x dt)``: see
+                            :class:`InputType`), ``"spike"``, ``"if"`` or
+                            ``"poisson_exp"``.
         relative_reset:     reset by subtraction (default) or to 0 as
                             upstream (``False``); see :class:`Simple`.
+
+    Unknown keyword arguments raise ``TypeError``; invalid values
+    ``ValueError`` (in the constructor where possible).
     """
 
     def __init__(self, evaluate_timesteps: int, signed_input: bool = False,
-                 norm_data=None, input_type=InputType.POISSON, relative_reset: bool = True):
-        self.evaluate_timesteps = evaluate_timesteps
-        self.signed_input = signed_input
-        self.norm_data = norm_data
-        self.input_type = InputType(input_type)
-        self.relative_reset = relative_reset
+                 norm_data=None, input_type=InputType.POISSON, relative_reset: bool = True,
+                 **kwargs):
+        reject_unknown_kwargs("DataNorm()", kwargs, ("evaluate_timesteps", "signed_input",
+                                                     "norm_data", "input_type",
+                                                     "relative_reset"))
+        self.evaluate_timesteps = check_positive_int("DataNorm", "evaluate_timesteps",
+                                                     evaluate_timesteps)
+        self.signed_input = check_bool("DataNorm", "signed_input", signed_input)
+        self.norm_data = check_norm_data("DataNorm", norm_data)
+        self.input_type = check_input_type("DataNorm", input_type)
+        self.relative_reset = check_bool("DataNorm", "relative_reset", relative_reset)
 
     def pre_convert(self, tf_model):
         graph = self._get_graph(tf_model)
@@ -54,7 +67,11 @@ class DataNorm(Converter):
             return {"thresholds": thresholds, "scales": scales,
                     "weight_scales": weight_scales, "bias_scales": bias_scales}
         if len(graph.input_pops) != 1:
-            raise NotImplementedError("DataNorm only supports models with one input")
+            raise NotImplementedError(
+                f"DataNorm: normalisation data is only supported for models with one "
+                f"input; this model has {len(graph.input_pops)} "
+                f"({', '.join(repr(p.name) for p in graph.input_pops)}); use "
+                f"norm_data=None (all thresholds 1) or FewSpike without norm_data")
         maxima, _ = norm_maxima(graph, self.norm_data)
         for p in graph.pops:
             if p.is_input:
@@ -92,4 +109,4 @@ class DataNorm(Converter):
         return pre_convert_output["bias_scales"].get(tf_layer, 1.0)
 
     def create_compiler(self, **kwargs):
-        return InferenceCompiler(evaluate_timesteps=self.evaluate_timesteps, **kwargs)
+        return create_rate_compiler(self, **kwargs)

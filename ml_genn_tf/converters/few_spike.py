@@ -4,7 +4,9 @@ import warnings
 from ml_genn.compilers import FewSpikeCompiler
 from ml_genn.neurons import FewSpikeRelu, FewSpikeReluInput
 
-from .converter import Converter, norm_maxima
+from .checks import (check_bool, check_norm_data, check_positive_finite, check_positive_int,
+                     reject_unknown_kwargs)
+from .converter import Converter, check_compiler_kwargs, norm_maxima
 
 
 def signed_input_range(k):
@@ -35,14 +37,24 @@ class FewSpike(Converter):
     ``post_convert`` gives every group of populations feeding a common
     target the largest alpha among them (``FewSpikeRelu`` needs equal
     source alphas).
+
+    Unknown keyword arguments raise ``TypeError``; invalid values
+    ``ValueError``: ``k`` must be a positive integer (at least 2 with
+    ``signed_input``, whose code spends every other step on the sign; 8 to
+    16 are typical), ``alpha`` a positive finite number.
     """
 
     def __init__(self, k: int = 10, alpha: float = 25, signed_input: bool = False,
-                 norm_data=None):
-        self.k = k
-        self.alpha = alpha
-        self.signed_input = signed_input
-        self.norm_data = norm_data
+                 norm_data=None, **kwargs):
+        reject_unknown_kwargs("FewSpike()", kwargs, ("k", "alpha", "signed_input",
+                                                     "norm_data"))
+        self.k = check_positive_int("FewSpike", "k", k)
+        self.alpha = check_positive_finite("FewSpike", "alpha", alpha)
+        self.signed_input = check_bool("FewSpike", "signed_input", signed_input)
+        if self.signed_input and self.k < 2:
+            raise ValueError("FewSpike: signed_input=True needs k >= 2 (the signed code "
+                             "spends every other step on the sign); got k=1")
+        self.norm_data = check_norm_data("FewSpike", norm_data)
 
     def pre_convert(self, tf_model):
         graph = self._get_graph(tf_model)
@@ -65,7 +77,7 @@ class FewSpike(Converter):
         alpha = pre_convert_output["alphas"].get(tf_layer)
         if alpha is None:
             if self.norm_data is not None:
-                warnings.warn(f"FewSpike: no normalisation data for layer '{tf_layer.name}'; "
+                warnings.warn(f"FewSpike: no normalisation data for layer {tf_layer.name!r}; "
                               f"using alpha={self.alpha}")
             alpha = self.alpha
         return FewSpikeRelu(k=self.k, alpha=alpha, readout="var" if is_output else None)
@@ -95,4 +107,6 @@ class FewSpike(Converter):
                     p.neuron.alpha = alpha
 
     def create_compiler(self, **kwargs):
+        """``FewSpikeCompiler(k=self.k, **kwargs)``; ``k`` is the converter's."""
+        check_compiler_kwargs(self, kwargs, ("k",))
         return FewSpikeCompiler(k=self.k, **kwargs)

@@ -10,6 +10,7 @@ from ml_genn.neurons import Input, IntegrateFire
 from ml_genn.utils.network import get_network_dag, get_underlying_pop
 from ml_genn.utils.value import is_value_array, is_value_constant
 
+from .checks import check_norm_data, check_positive_finite, check_positive_int
 from .converter import _BiasMixin, iter_norm_batches
 
 _NO_INPUT = -3.0e38
@@ -54,7 +55,7 @@ def _scale_connection(conn, factor):
         conn_ty.weight = weight * factor
     else:
         raise NotImplementedError(f"spike_normalise: cannot rescale the weights of "
-                                  f"connection '{conn.name}' ({type(conn_ty).__name__})")
+                                  f"connection {conn.name!r} ({type(conn_ty).__name__})")
 
 
 def spike_normalise(net, net_inputs, net_outputs, norm_data, evaluate_timesteps: int,
@@ -78,9 +79,21 @@ def spike_normalise(net, net_inputs, net_outputs, norm_data, evaluate_timesteps:
     Populations of other neuron types keep their values.
 
     ``norm_data`` takes the forms :class:`DataNorm` accepts; ``num_batches``
-    limits how many of its batches are used. Returns ``{population:
+    limits how many of its batches are used. ``evaluate_timesteps``,
+    ``batch_size`` and ``num_batches`` must be positive integers and ``dt``
+    positive (``ValueError``). Returns ``{population:
     threshold}``. Only single-input networks (``NotImplementedError``).
     """
+    owner = "spike_normalise"
+    evaluate_timesteps = check_positive_int(owner, "evaluate_timesteps", evaluate_timesteps)
+    batch_size = check_positive_int(owner, "batch_size", batch_size)
+    if num_batches is not None:
+        num_batches = check_positive_int(owner, "num_batches", num_batches)
+    dt = check_positive_finite(owner, "dt", dt)
+    if norm_data is None:
+        raise ValueError("spike_normalise: norm_data is None; pass [data] (e.g. "
+                         "[x_train[:256]]) to find the thresholds from")
+    check_norm_data(owner, norm_data)
     inputs = list(net_inputs) if isinstance(net_inputs, (list, tuple)) else [net_inputs]
     outputs = list(net_outputs) if isinstance(net_outputs, (list, tuple)) else [net_outputs]
     if len(inputs) != 1:

@@ -1,0 +1,116 @@
+"""Argument checks shared by the converters: every mistake is reported where
+it is made (in the constructor when possible) with the argument's name and
+the fix, never as a traceback from deep inside the conversion."""
+from difflib import get_close_matches
+from numbers import Integral, Real
+
+import numpy as np
+
+from .enum import InputType
+
+
+def reject_unknown_kwargs(owner: str, kwargs: dict, accepted):
+    """``TypeError`` naming every unknown keyword argument and the accepted
+    ones (with the closest accepted name as a hint)."""
+    if not kwargs:
+        return
+    accepted = list(accepted)
+    parts = []
+    for name in kwargs:
+        close = get_close_matches(str(name), accepted, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    plural = "s" if len(parts) > 1 else ""
+    listed = ", ".join(accepted) if accepted else "none"
+    raise TypeError(f"{owner} got unexpected keyword argument{plural} {', '.join(parts)}; "
+                    f"accepted keyword arguments: {listed}")
+
+
+def check_positive_int(owner: str, name: str, value):
+    """A positive integer (not a bool, not a float such as 2.5 or 10.0)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r} "
+                         f"({type(value).__name__}); e.g. {name}=10")
+    if value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer (>= 1), got "
+                         f"{value!r}")
+    return int(value)
+
+
+def check_positive_finite(owner: str, name: str, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise ValueError(f"{owner}: {name} must be a positive number, got {value!r} "
+                         f"({type(value).__name__})")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{owner}: {name} must be a positive, finite number, got "
+                         f"{value!r}")
+    return float(value)
+
+
+def check_bool(owner: str, name: str, value):
+    """``True``/``False`` (NumPy bools and the integers 0/1 are accepted)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, Integral) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"{owner}: {name} must be True or False, got {value!r} "
+                     f"({type(value).__name__})")
+
+
+def check_input_type(owner: str, value):
+    """The :class:`InputType` of ``value`` (member or string value)."""
+    if isinstance(value, InputType):
+        return value
+    try:
+        return InputType(value)
+    except (ValueError, TypeError):
+        accepted = ", ".join(repr(t.value) for t in InputType)
+        hint = ""
+        if isinstance(value, str):
+            close = get_close_matches(value.lower(), [t.value for t in InputType], n=1)
+            if close:
+                hint = f" (did you mean {close[0]!r}?)"
+        raise ValueError(f"{owner}: input_type must be an InputType or one of {accepted}, "
+                         f"got {value!r}{hint}") from None
+
+
+def check_norm_data(owner: str, norm_data):
+    """What can be checked of normalisation data without consuming it:
+    ``None``, or a non-empty list/tuple/array/iterable; arrays are checked
+    for NaN/inf here (iterables of batches while they are read)."""
+    if norm_data is None:
+        return None
+    if isinstance(norm_data, (str, bytes, dict)):
+        raise ValueError(f"{owner}: norm_data must be [data] with data an array of "
+                         f"examples, an (x, y) pair or an iterable of batches (e.g. a "
+                         f"tf.data.Dataset), got a {type(norm_data).__name__}")
+    if isinstance(norm_data, (list, tuple)) and len(norm_data) == 0:
+        raise ValueError(f"{owner}: norm_data is empty; pass [data] (e.g. "
+                         f"norm_data=[x_train[:256]]) or None for no normalisation")
+    src = norm_data[0] if isinstance(norm_data, list) else norm_data
+    arrays = []
+    if isinstance(src, np.ndarray):
+        arrays = [src]
+    elif isinstance(src, tuple) and len(src) in (1, 2) and isinstance(src[0], np.ndarray):
+        arrays = [src[0]]
+    elif not isinstance(src, tuple) and not hasattr(src, "__iter__"):
+        raise ValueError(f"{owner}: norm_data must be [data] with data an array of "
+                         f"examples, an (x, y) pair or an iterable of batches, got "
+                         f"{type(src).__name__}")
+    for a in arrays:
+        if a.size == 0 or a.ndim == 0:
+            raise ValueError(f"{owner}: norm_data contains no examples (array of shape "
+                             f"{a.shape}); pass at least one example or None")
+        check_finite_data(owner, a)
+    return norm_data
+
+
+def check_finite_data(owner: str, x, what="norm_data"):
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{owner}: {what} must be numeric, got an array of dtype "
+                         f"{x.dtype}")
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"{owner}: {what} contains NaN or infinite values (first at "
+                         f"index {tuple(int(i) for i in bad)}); clean the data (e.g. "
+                         f"np.nan_to_num) before normalising")

@@ -19,6 +19,12 @@ class Connection:
         if add_to_model:
             # before anything changes: a refused connection leaves no trace
             Network._check_connection(self.name, source, target)
+        if connectivity is None:
+            raise RuntimeError(f"Connection '{self.name}': connectivity must be a "
+                               "Connectivity object such as Dense(weight=...), got None")
+        if synapse is None:
+            raise RuntimeError(f"Connection '{self.name}': synapse must be a Synapse object "
+                               "or 'delta'/'exponential', got None")
         self.connectivity = connectivity
         self.synapse = synapse
         if max_delay_steps is not None:

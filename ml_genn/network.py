@@ -18,6 +18,7 @@ class Network:
             raise RuntimeError("nested networks are not supported: leave the current "
                                "'with network:' block first")
         Network._context = self
+        return self          # 'with Network() as net:' (upstream returns None)
 
     def __exit__(self, exc_type, exc, tb):
         # only this network's own slot is cleared (never another's)

@@ -548,3 +548,72 @@ def test_spike_input_data_and_recorder_mistakes():
                               callbacks=[])
         metrics, _ = compiled.evaluate({inp: good}, {out: [1]}, callbacks=[])
     assert metrics[out].result == 1.0
+
+
+def test_one_hot_labels_for_accuracy_are_explained(hostile):
+    """One-hot y with the default accuracy metric failed with NumPy's
+    'cannot reshape array of size 6 into shape (2,)'."""
+    h = hostile
+    x = np.ones((2, N_IN), np.float32)
+    with h["compiled"] as c:
+        with pytest.raises(ValueError) as e:
+            c.evaluate({h["inp"]: x}, {h["out"]: np.eye(N_OUT)[[0, 1]]})
+    for w in ("y: labels for output population 'conv2d/1'", "one integer class index per "
+              "example (shape (2,))", "got shape (2, 3)", "np.argmax(y, axis=-1)",
+              "mean_square_error"):
+        assert w in str(e.value), (w, str(e.value))
+
+
+@pytest.mark.parametrize("cls", [InferenceCompiler, FewSpikeCompiler])
+def test_rng_seed_beyond_64_bits(cls):
+    args = {"evaluate_timesteps": 2} if cls is InferenceCompiler else {}
+    with pytest.raises(ValueError, match=r"rng_seed must be below 2\*\*64"):
+        cls(rng_seed=2 ** 70, **args)
+    cls(rng_seed=2 ** 64 - 1, **args)
+
+
+def test_recorder_filters_and_keys_name_the_mistake():
+    net = Network()
+    with net:
+        inp = Population(BinarySpikeInput(), 4)
+        out = Population(IntegrateFire(v_thresh=1.0, readout="spike_count"), 3,
+                         record_spikes=True)
+        Connection(inp, out, Dense(np.ones((4, 3), np.float32)))
+    compiled = InferenceCompiler(evaluate_timesteps=3, batch_size=2).compile(net)
+    with pytest.raises(TypeError, match=r"SpikeRecorder: key must be hashable .*list \[1, 2\]"):
+        SpikeRecorder(out, key=[1, 2])
+    with pytest.raises(TypeError, match=r"VarRecorder: key must be hashable"):
+        VarRecorder(out, "v", key={})
+    with compiled:
+        with pytest.raises(IndexError, match=r"neuron filter \[5\] is out of range for a "
+                                             r"population of shape \(3,\)"):
+            compiled.evaluate({inp: np.ones((3, 4))}, {out: np.zeros(3, int)},
+                              callbacks=[SpikeRecorder(out, key="s", neuron_filter=[5])])
+
+
+@pytest.mark.parametrize("value, exc", [(-1, ValueError), ("10", TypeError),
+                                        (True, TypeError), (2.5, TypeError)])
+def test_spike_input_max_spikes_is_checked(value, exc):
+    """max_spikes=-1 failed later with NumPy's 'negative dimensions are not
+    allowed'; '10' with a TypeError from np.zeros."""
+    from ml_genn.neurons import SpikeInput
+    with pytest.raises(exc, match=r"SpikeInput: max_spikes must be a non-negative integer"):
+        SpikeInput(max_spikes=value)
+    assert SpikeInput(max_spikes=np.int64(5)).max_spikes == 5
+
+
+def test_connection_without_connectivity_and_ragged_weights():
+    with Network() as net:                  # 'as' gives the network (upstream: None)
+        assert isinstance(net, Network)
+        a = Population(BinarySpikeInput(), 3)
+        b = Population(IntegrateFire(), 2)
+        with pytest.raises(RuntimeError, match=r"Connection 'Conn_Pop\d+_Pop\d+': "
+                                               r"connectivity must be a Connectivity object "
+                                               r"such as Dense\(weight=...\), got None"):
+            Connection(a, b, None)
+        with pytest.raises(RuntimeError, match=r"synapse must be a Synapse object"):
+            Connection(a, b, Dense(1.0), synapse=None)
+        with pytest.raises(ValueError, match=r"Dense: weight must be a number or a "
+                                             r"rectangular array"):
+            Dense([[1.0, 2.0], [3.0]])
+    assert net.connections == []

@@ -453,3 +453,34 @@ def test_postsynaptic_variables_get_their_own_locals():
                              init_postsynaptic(ps, {}, {"x": 1.0, "Iextra": 2.0}))
     src = CPUBackend(m).generate()
     assert "Isyn += (inSyn + _psm_x + _psm_Iextra);" in src
+
+
+@pytest.mark.parametrize("code", ["I = I / 0;", "I = I % (0);", "I /= 0u;", "I %= 0x0;"])
+def test_integer_division_by_a_literal_zero(code):
+    """Integer division by zero traps (SIGFPE; g++ even turns a literal one
+    into an illegal instruction): a literal zero divisor is a CodeError."""
+    e = _code_error(code)
+    assert "by zero" in str(e) and ("division" in str(e) or "remainder" in str(e))
+
+
+def test_integer_division_by_a_variable_goes_through_the_checked_helper():
+    src = _renders("I = I / I; I %= I; I = I / 2; V = V / 0.0;")
+    assert "I = mg_idiv((I), (I));" in src
+    assert "mg_imod_assign(I, (I));" in src
+    assert "I = I / 2;" in src         # a non-zero literal divisor stays a plain division
+    assert "V = V / 0.0f;" in src      # floating-point division is never wrapped
+
+
+@pytest.mark.parametrize("code,message", [
+    ("V = 1e-999;", "floating-point literal '1e-999' is too small for float: it would "
+                    "silently become 0"),
+    ("V = 1e-50f;", "'1e-50f' is too small for float"),
+    ("V = 1e-400d;", "'1e-400d' is too small for double"),
+])
+def test_literals_that_underflow_to_zero(code, message):
+    assert message in str(_code_error(code))
+
+
+def test_small_and_zero_literals_that_are_fine():
+    src = _renders("V = 0.0e-999; V = 1e-40f; V = 1e-300d; V = 0e5;")
+    assert "1e-40f" in src and "1e-300" in src

@@ -2,6 +2,7 @@
 and value checks (issue 7).  Anything that could crash runs in a subprocess."""
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -11,8 +12,9 @@ import numpy as np
 import pytest
 
 from ml_genn.genn import (BuildError, GeNNModel, ModelError, RuntimeStateError, VarAccess,
-                          create_neuron_model, init_postsynaptic, init_sparse_connectivity,
-                          init_toeplitz_connectivity, init_var, init_weight_update)
+                          create_neuron_model, create_var_ref, init_postsynaptic,
+                          init_sparse_connectivity, init_toeplitz_connectivity, init_var,
+                          init_weight_update)
 from ml_genn.genn import cache as cache_mod
 
 LIF_PARAMS = {"C": 1.0, "TauM": 20.0, "Vrest": -65.0, "Vreset": -65.0, "Vthresh": -50.0,
@@ -728,3 +730,580 @@ def test_rejected_connectivity_keeps_the_loaded_one(cache):
         sg.set_sparse_connections([0, 0], [2, 3])
     model.load()       # the connectivity given before build still loads
     assert list(sg.get_sparse_post_inds()) == [2, 3]
+
+
+# ---------------------------------------------------------------------------
+# errors found by generated code at run time: never a signal, always an
+# exception (review of issue 7).  Each of these killed the process before
+# (SIGFPE, SIGILL, SIGABRT, SIGSEGV) or corrupted memory silently.
+# ---------------------------------------------------------------------------
+NATIVE_ERROR_CASES = {
+    "int_div_zero": ("vars=[('V', 'scalar'), ('k', 'int')], sim_code='k = 10 / k; V = k;'",
+                     "{'V': 0.0, 'k': 0}", "integer division or remainder by zero"),
+    "int_mod_zero": ("vars=[('V', 'scalar'), ('k', 'int')], sim_code='k = 7 % k; V = k;'",
+                     "{'V': 0.0, 'k': 0}", "integer division or remainder by zero"),
+    "int_div_assign_zero": ("vars=[('V', 'scalar'), ('k', 'int'), ('j', 'int')], "
+                            "sim_code='k /= j; j %= j; V = k;'",
+                            "{'V': 0.0, 'k': 5, 'j': 0}", "division or remainder by zero"),
+    "assert": ("vars=[('V', 'scalar')], sim_code='assert(V > 1.0);'", "{'V': 0.0}",
+               "an assert(...) in a code string failed"),
+    "egp_too_short": ("vars=[('V', 'scalar')], extra_global_params=[('e', 'scalar*')], "
+                      "sim_code='V = e[id + 5];'", "{'V': 0.0}",
+                      "extra global parameter was indexed outside its size"),
+    "egp_negative": ("vars=[('V', 'scalar'), ('k', 'int')], "
+                     "extra_global_params=[('e', 'scalar*')], sim_code='V = e[k];'",
+                     "{'V': 0.0, 'k': -1000000}",
+                     "extra global parameter was indexed outside its size"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NATIVE_ERROR_CASES))
+def test_native_errors_raise_instead_of_crashing(tmp_path, case):
+    decl, init, words = NATIVE_ERROR_CASES[case]
+    code = f"""
+        import numpy as np
+        from ml_genn.genn import GeNNModel, RuntimeStateError, create_neuron_model
+        nm = create_neuron_model("N", {decl})
+        model = GeNNModel("float", "native_{case}")
+        pop = model.add_neuron_population("P", 3, nm, {{}}, {init})
+        if "{case}".startswith("egp"):
+            pop.extra_global_params["e"].set_init_values([1.0, 2.0, 3.0])
+        model.build()
+        model.load()
+        try:
+            model.run(3)
+            print("NO ERROR")
+        except RuntimeStateError as e:
+            print("ERR", e)
+        print("TIMESTEP", model.timestep)
+        try:
+            model.run(2)        # still usable: reports again, never crashes
+        except RuntimeStateError:
+            print("AGAIN", model.timestep)
+    """
+    r = run_python(code, tmp_path)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert "ERR model 'native_" in r.stdout, r.stdout + r.stderr
+    assert words in r.stdout
+    # raised after the native call in which it happened; timestep counts the
+    # steps that ran, and the message names them
+    steps = int(re.search(r"TIMESTEP (\d+)", r.stdout).group(1))
+    assert 1 <= steps <= 3
+    assert f"during run() (time steps 0 to {steps - 1})" in r.stdout
+    again = int(re.search(r"AGAIN (\d+)", r.stdout).group(1))
+    assert steps < again <= steps + 2
+
+
+def test_int_min_divided_by_minus_one_does_not_trap(tmp_path):
+    code = """
+        from ml_genn.genn import GeNNModel, create_neuron_model
+        nm = create_neuron_model("N", vars=[("V", "scalar"), ("k", "int"), ("j", "int")],
+                                 sim_code="k = k / j; j = j % j; V = k;")
+        model = GeNNModel("float", "intmin")
+        pop = model.add_neuron_population("P", 1, nm, {}, {"V": 0.0, "k": -2 ** 31, "j": -1})
+        model.build(); model.load(); model.run(1)
+        print("K", int(pop.vars["k"].view[0]), int(pop.vars["j"].view[0]))
+    """
+    r = run_python(code, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "K -2147483648 0" in r.stdout
+
+
+@pytest.mark.parametrize("matrix", ["SPARSE", "PROCEDURAL"])
+def test_add_synapse_beyond_the_target_population(tmp_path, matrix):
+    code = f"""
+        from ml_genn.genn import (GeNNModel, RuntimeStateError, create_sparse_connect_init_snippet,
+                                  init_postsynaptic, init_sparse_connectivity,
+                                  init_weight_update)
+        from tests.test_hardening_runtime import LIF_PARAMS
+        snip = create_sparse_connect_init_snippet(
+            "Next", row_build_code="addSynapse(id_pre + 1);",
+            calc_max_row_len_func=lambda num_pre, num_post, pars: 1)
+        model = GeNNModel("float", "next_{matrix}")
+        a = model.add_neuron_population("A", 4, "LIF", LIF_PARAMS, {{"V": 0.0, "RefracTime": 0.0}})
+        b = model.add_neuron_population("B", 4, "LIF", LIF_PARAMS, {{"V": 0.0, "RefracTime": 0.0}})
+        model.add_synapse_population("S", "{matrix}", a, b,
+                                     init_weight_update("StaticPulse", {{}}, {{"g": 1.0}}),
+                                     init_postsynaptic("DeltaCurr"),
+                                     init_sparse_connectivity(snip, {{}}))
+        model.build()
+        try:
+            model.load()
+            model.run(20)
+            print("NO ERROR")
+        except RuntimeStateError as e:
+            print("ERR", e)
+    """
+    r = run_python(code, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ERR model 'next_" in r.stdout, r.stdout
+    assert "addSynapse(...) was called with a postsynaptic or kernel index outside" in r.stdout
+    assert ("during load()" if matrix == "SPARSE" else "during run()") in r.stdout
+
+
+def test_custom_update_native_errors_are_raised(cache):
+    from ml_genn.genn import create_custom_update_model
+    model = GeNNModel("float", "cu_div")
+    pop = model.add_neuron_population("P", 2, "LIF", LIF_PARAMS, LIF_VARS)
+    cu = create_custom_update_model("Div", vars=[("k", "int")], var_refs=[("V", "scalar")],
+                                    update_code="k = 1 / k; V = k;")
+    model.add_custom_update("C", "G", cu, {}, {"k": 0}, {"V": create_var_ref(pop, "V")})
+    model.build()
+    model.load()
+    with pytest.raises(RuntimeStateError, match=r"during custom_update\('G'\): an integer "
+                                                r"division or remainder by zero"):
+        model.custom_update("G")
+    model.run(1)       # the error was reported once; the model runs on
+
+
+# ---------------------------------------------------------------------------
+# values that reached g++ or C++ conversions unchecked
+# ---------------------------------------------------------------------------
+def test_parameter_beyond_float_range_is_a_model_error_not_a_build_error(cache):
+    nm = create_neuron_model("Big", params=["a"], vars=[("V", "scalar")], sim_code="V = a;")
+    model = GeNNModel("float", "big_param")
+    model.add_neuron_population("P", 1, nm, {"a": 1e300}, {"V": 0.0})
+    with pytest.raises(ModelError, match=r"neuron population 'P' \(model 'Big'\): parameter "
+                                         r"'a' = 1e\+300: .*out of range for single precision"
+                                         r".*precision='double'"):
+        model.build()
+    model = GeNNModel("double", "big_param_double")
+    pop = model.add_neuron_population("P", 1, nm, {"a": 1e300}, {"V": 0.0})
+    model.build(); model.load(); model.run(1)
+    assert pop.vars["V"].view[0] == 1e300
+
+
+@pytest.mark.parametrize("dt", [1e300, 3.5e38])
+def test_dt_beyond_float_range(cache, dt):
+    model, _ = lif_model("big_dt")
+    model.dt = dt
+    with pytest.raises(ModelError, match=r"dt = .*out of range for single precision"):
+        model.build()
+
+
+@pytest.mark.parametrize("values, words", [
+    ({"n": 1e20, "u": 1}, r"parameter 'n' = 1e\+20: .*out of range for int|'n' = 1e\+20"),
+    ({"n": 1, "u": -1}, r"parameter 'u' = -1: -1 is out of range for unsigned int"),
+    ({"n": 2 ** 40, "u": 1}, r"parameter 'n' = 1099511627776: .*out of range for int"),
+    ({"n": 1.5, "u": 1}, r"parameter 'n' = 1.5: 1.5 is not an integer, but the type is int"),
+    ({"n": float("nan"), "u": 1}, r"parameter 'n' = nan: nan is not an integer"),
+    ({"n": 1, "u": float("inf")}, r"parameter 'u' = inf: inf is not an integer"),
+])
+def test_integer_parameters_must_fit_their_type(cache, values, words):
+    nm = create_neuron_model("Ints", params=[("n", "int"), ("u", "unsigned int")],
+                             vars=[("V", "scalar")], sim_code="V = n + u;")
+    model = GeNNModel("float", "int_params")
+    model.add_neuron_population("P", 1, nm, values, {"V": 0.0})
+    with pytest.raises(ModelError, match=words):
+        model.build()
+
+
+def test_parameters_feeding_derived_parameters_cannot_be_dynamic():
+    """LIF's ExpTC is computed from TauM at build time: a dynamic TauM used
+    to be accepted and silently ignored."""
+    model, pop = lif_model("dyn_derived")
+    with pytest.raises(ModelError, match=r"parameter 'TauM' of model 'LIF' cannot be dynamic: "
+                                         r"the derived parameter\(s\) 'ExpTC', 'Rmembrane'"):
+        pop.set_param_dynamic("TauM")
+    model = GeNNModel("float", "dyn_rate")
+    p = model.add_neuron_population("P", 1, "Poisson", {"rate": 10.0},
+                                    {"timeStepToSpike": 0.0})
+    with pytest.raises(ModelError, match=r"'rate' of model 'Poisson' cannot be dynamic.*'isi'"):
+        p.set_param_dynamic("rate")
+    pop.set_param_dynamic("Vthresh")          # no derived parameter uses it
+
+
+def test_dynamic_parameter_values_are_checked(cache):
+    model, pop = lif_model("dyn_values")
+    pop.set_param_dynamic("Vthresh")
+    pop.set_param_dynamic("TauRefrac")
+    model.build()
+    model.load()
+    for bad in ("abc", [1, 2], None, True, 1 + 2j):
+        with pytest.raises(ModelError, match=r"dynamic parameter 'Vthresh' must be a real "
+                                             "number"):
+            pop.set_dynamic_param_value("Vthresh", bad)
+    with pytest.raises(ModelError, match=r"'TauRefrac' = -1.0 must be a finite number >= 0"):
+        pop.set_dynamic_param_value("TauRefrac", -1.0)
+    with pytest.raises(ModelError, match=r"'Vthresh' = nan must be a finite number"):
+        pop.set_dynamic_param_value("Vthresh", float("nan"))
+    pop.set_dynamic_param_value("Vthresh", np.float32(-55.0))
+    assert model._arrays[("P", "dyn")][0] == -55.0
+
+
+# ---------------------------------------------------------------------------
+# runtime views: values and EGPs
+# ---------------------------------------------------------------------------
+def test_egp_values_are_checked(cache):
+    model = GeNNModel("float", "egp_values")
+    pop = model.add_neuron_population("S", 3, "SpikeSourceArray", {},
+                                      {"startSpike": [0, 1, 2], "endSpike": [1, 2, 3]})
+    egp = pop.extra_global_params["spikeTimes"]
+    for bad, words in (("abc", "expected numbers, got str"),
+                       (None, "expected numbers, got NoneType"),
+                       ({"a": 1}, "expected numbers, got dict"),
+                       ([1 + 2j], "expected numbers, got an array of dtype complex"),
+                       ([object()], "expected numbers, got an array of dtype object")):
+        with pytest.raises(ModelError, match=r"extra global parameter 'spikeTimes' of 'S': "
+                                             + re.escape(words)):
+            egp.set_init_values(bad)
+    nm = create_neuron_model("E", vars=[("V", "scalar")],
+                             extra_global_params=[("e", "unsigned int*")], sim_code="V = e[0];")
+    p = model.add_neuron_population("P", 1, nm, {}, {"V": 0.0})
+    e = p.extra_global_params["e"]
+    for bad, words in (([np.nan], "the type is uint32 but the values include NaN"),
+                       ([1.7], "the type is uint32 but the values include NaN, infinite or "
+                               "fractional"),
+                       ([-1], "values must lie in 0..4294967295"),
+                       ([2 ** 40], "values must lie in 0..4294967295")):
+        with pytest.raises(ModelError, match=r"extra global parameter 'e' of 'P': " +
+                           re.escape(words)):
+            e.set_init_values(bad)
+    e.set_init_values([3.0, 4])          # whole numbers are fine
+    assert e.init_values.tolist() == [3, 4]
+
+
+def test_variable_values_are_checked(cache):
+    model = GeNNModel("float", "var_values")
+    pop = model.add_neuron_population("S", 3, "SpikeSourceArray", {},
+                                      {"startSpike": [0, 1, 2], "endSpike": [1, 2, 3]})
+    pop.extra_global_params["spikeTimes"].set_init_values([1.0, 2.0, 3.0])
+    model.build()
+    model.load()
+    var = pop.vars["startSpike"]
+    with pytest.raises(ModelError, match=r"variable 'startSpike' of 'S': expected numbers, "
+                                         r"got an array of dtype <U1"):
+        var.values = ["a", "b", "c"]
+    with pytest.raises(ModelError, match=r"variable 'startSpike' of 'S': the type is uint32 "
+                                         r"but the values include NaN"):
+        var.values = [np.nan, 0, 1]
+    with pytest.raises(ModelError, match=r"values must lie in 0..4294967295"):
+        var.values = [-1, 0, 1]
+    with pytest.raises(ModelError, match=r"cannot set \(5,\) values; expected shape \(3,\)"):
+        var.values = np.zeros(5)
+    var.values = [0, 0, 0]
+    np.testing.assert_array_equal(var.view, [0, 0, 0])
+
+
+# ---------------------------------------------------------------------------
+# custom update references
+# ---------------------------------------------------------------------------
+def test_custom_update_reference_mistakes():
+    from ml_genn.genn import create_custom_update_model, create_wu_var_ref
+    model = GeNNModel("float", "cu_refs")
+    a = model.add_neuron_population("A", 4, "LIF", LIF_PARAMS, LIF_VARS)
+    b = model.add_neuron_population("B", 2, "LIF", LIF_PARAMS, LIF_VARS)
+    sg = model.add_synapse_population("S", "DENSE", b, b,
+                                      init_weight_update("StaticPulse", {}, {"g": 1.0}),
+                                      init_postsynaptic("DeltaCurr"))
+    cu = create_custom_update_model("CU", var_refs=[("X", "scalar"), ("Y", "scalar")],
+                                    update_code="X = Y;")
+    with pytest.raises(ModelError, match=r"custom update 'C1': all variable references must "
+                                         r"have the same shape .*'X': 4 elements, 'Y': the "
+                                         r"synapses of 'S'"):
+        model.add_custom_update("C1", "G", cu, {}, {}, {"X": create_var_ref(a, "V"),
+                                                       "Y": create_wu_var_ref(sg, "g")})
+    with pytest.raises(ModelError, match=r"custom update 'C2': variable reference 'Y' must "
+                                         r"come from create_var_ref\(...\).*got str"):
+        model.add_custom_update("C2", "G", cu, {}, {}, {"X": create_var_ref(b, "V"), "Y": "V"})
+    other = GeNNModel("float", "cu_refs_other")
+    c = other.add_neuron_population("C", 2, "LIF", LIF_PARAMS, LIF_VARS)
+    with pytest.raises(ModelError, match=r"custom update 'C3': variable reference 'Y' points "
+                                         r"at 'C', which belongs to another model"):
+        model.add_custom_update("C3", "G", cu, {}, {}, {"X": create_var_ref(b, "V"),
+                                                       "Y": create_var_ref(c, "V")})
+    assert not model.custom_updates
+
+
+@pytest.mark.parametrize("dt", [np.float64(0.5), np.float32(0.25), np.int64(1)])
+def test_numpy_scalar_dt_builds(cache, dt):
+    """A NumPy dt was pasted into the C++ as 'np.float64(0.5)' (BuildError)."""
+    model, pop = counter_model("np_dt")
+    model.dt = dt
+    model.build()
+    model.load(num_recording_timesteps=4)
+    model.run(4)
+    assert model.t == 4 * float(dt)
+    np.testing.assert_array_equal(pop.vars["count"].view, 4.0)
+
+
+def test_state_larger_than_memory_is_a_model_error(cache, monkeypatch):
+    """A clear error at load() instead of the out-of-memory killer."""
+    from ml_genn.genn import model as model_mod
+    model, pop = counter_model("too_big", n=4096)
+    model.build()
+    monkeypatch.setattr(model_mod, "_physical_memory", lambda: 64 * 1024)
+    with pytest.raises(ModelError, match=r"load: the state of model 'too_big' needs .* GiB "
+                                         r"but this machine has .* GiB of memory"):
+        model.load(num_recording_timesteps=10)
+    assert not model._loaded
+    monkeypatch.undo()
+    # recording buffers count too: 2**31 steps of 4096 neurons is 1 TiB
+    with pytest.raises(ModelError, match=r"needs .* GiB|record fewer steps"):
+        model.load(num_recording_timesteps=2 ** 31)
+    model.load(num_recording_timesteps=10)
+    model.run(10)
+
+
+@pytest.mark.parametrize("result", [float("nan"), None, "3", 2.5, -5, True])
+def test_calc_max_row_len_func_result_is_checked(cache, result):
+    from ml_genn.genn import create_sparse_connect_init_snippet
+    snip = create_sparse_connect_init_snippet(
+        "Junk", row_build_code="addSynapse(0);",
+        calc_max_row_len_func=lambda num_pre, num_post, pars: result)
+    model, pop = lif_model("row_len")
+    model.add_synapse_population("S", "SPARSE", pop, pop,
+                                 init_weight_update("StaticPulse", {}, {"g": 1.0}),
+                                 init_postsynaptic("DeltaCurr"),
+                                 init_sparse_connectivity(snip, {}))
+    with pytest.raises(ModelError, match=r"synapse population 'S': calc_max_row_len_func of "
+                                         r"'Junk' must return a non-negative integer, got "):
+        model.build()
+
+
+@pytest.mark.parametrize("sizes, words", [
+    ([0, 3], "every kernel dimension) must return a positive integer, got 0"),
+    ([2.5, 2], "must return a positive integer, got 2.5"),
+    ([float("nan"), 2], "must return a positive integer, got nan"),
+    ("ab", "must return a list of positive integers, got 'ab'"),
+    ([], "must return at least one kernel dimension"),
+])
+def test_calc_kernel_size_func_result_is_checked(sizes, words):
+    from ml_genn.genn import create_sparse_connect_init_snippet
+    snip = create_sparse_connect_init_snippet(
+        "Kern", row_build_code="addSynapse(0, 0, 0);",
+        calc_max_row_len_func=lambda num_pre, num_post, pars: 1,
+        calc_kernel_size_func=lambda pars: sizes)
+    model, pop = lif_model("kernel_size")
+    with pytest.raises(ModelError, match=r"synapse population 'S': calc_kernel_size_func of "
+                                         r"'Kern' " + r".*" + re.escape(words)):
+        model.add_synapse_population("S", "PROCEDURAL_KERNELG", pop, pop,
+                                     init_weight_update("StaticPulse", {}, {"g": 1.0}),
+                                     init_postsynaptic("DeltaCurr"),
+                                     init_sparse_connectivity(snip, {}))
+    assert "S" not in model.synapse_populations
+
+
+def test_variable_initial_values_are_checked_at_load(cache):
+    model, pop = lif_model("init_values")
+    with pytest.raises(ModelError, match=r"variable 'V' has an initial value that is not "
+                                         "numeric"):
+        model.add_neuron_population("Q", 2, "LIF", LIF_PARAMS, {"V": "abc",
+                                                                "RefracTime": 0.0})
+    pop.vars["V"].set_init_values(["x"] * 10)
+    model.build()
+    with pytest.raises(ModelError, match=r"neuron population 'P': initial values of 'V' must "
+                                         r"be numbers, got an array of dtype <U1"):
+        model.load()
+    pop.vars["V"].set_init_values(1e300)
+    with pytest.raises(ModelError, match=r"initial value 1e\+300 of 'V' is out of range for "
+                                         r"float32.*precision='double'"):
+        model.load()
+    pop.vars["V"].set_init_values(2 ** 70)        # a big, but representable, value
+    model.load()
+    assert pop.vars["V"].view[0] == np.float32(2 ** 70)
+
+
+def test_additional_input_initial_value_is_checked(cache):
+    nm = create_neuron_model("AddIn", vars=[("V", "scalar")],
+                             additional_input_vars=[("Ix", "int", 1e20)], sim_code="V = Ix;")
+    model = GeNNModel("float", "add_in")
+    model.add_neuron_population("P", 1, nm, {}, {"V": 0.0})
+    with pytest.raises(ModelError, match=r"neuron population 'P' \(model 'AddIn'\): initial "
+                                         r"value of the additional input variable 'Ix': .*out "
+                                         r"of range for int"):
+        model.build()
+
+
+def test_dt_changed_after_build(cache):
+    """The generated code has dt built in: changing it afterwards made t and
+    recorded spike times silently disagree with the simulation."""
+    model, pop = counter_model("dt_change")
+    pop.spike_recording_enabled = True
+    model.build()
+    model.dt = 0.5
+    with pytest.raises(RuntimeStateError, match=r"dt changed from 1.0 to 0.5 after build\(\); "
+                                                r"call build\(\) again"):
+        model.load(num_recording_timesteps=4)
+    model.dt = 1.0
+    model.load(num_recording_timesteps=4)
+    model.dt = 0.25                      # while loaded: t keeps the dt that runs
+    model.run(4)
+    assert model.t == 4.0
+    (times, ids), = pop.spike_recording_data
+    assert times.size and times.max() <= 3.0 and np.all(times == np.round(times))
+
+
+@pytest.mark.parametrize("which", [0, 1, 2, 3])
+def test_folder_planted_at_a_cache_entry_path(cache, which):
+    """A folder where the source, library, manifest or lock belongs made
+    build() fail with a raw IsADirectoryError; now it builds privately."""
+    from ml_genn.genn.backends.compile import compiler_id, cxx_command
+    from ml_genn.genn.backends.cpu import CPUBackend
+    model, _ = lif_model("planted")
+    model._validate()
+    source = CPUBackend(model).generate()
+    cxx = cache_mod.find_cxx()
+    bc = cache_mod.BuildCache()
+    key = bc.key(source, cxx_command(cxx), compiler_id(cxx))
+    os.makedirs(bc.paths(key, ".cc")[which])
+    with pytest.warns(cache_mod.CacheTrustWarning, match=r"cache entry .* cannot be written"):
+        model.build()
+    model.load()
+    model.run(2)
+    assert os.path.dirname(model._built) != str(cache)
+
+
+def test_sparse_indices_need_a_loaded_sparse_population(cache):
+    """get_sparse_pre_inds()/post_inds() failed with a raw KeyError."""
+    model, pop = lif_model("sparse_inds")
+    s = model.add_synapse_population("S", "SPARSE", pop, pop,
+                                     init_weight_update("StaticPulse", {}, {"g": 1.0}),
+                                     init_postsynaptic("DeltaCurr"),
+                                     init_sparse_connectivity("OneToOne", {}))
+    d = model.add_synapse_population("D", "DENSE", pop, pop,
+                                     init_weight_update("StaticPulse", {}, {"g": 1.0}),
+                                     init_postsynaptic("DeltaCurr"))
+    for call in (s.get_sparse_pre_inds, s.get_sparse_post_inds):
+        with pytest.raises(RuntimeStateError, match=r"sparse connectivity of 'S': the model "
+                                                    r"is not loaded"):
+            call()
+    model.build()
+    model.load()
+    np.testing.assert_array_equal(s.get_sparse_post_inds(), np.arange(10))
+    with pytest.raises(ModelError, match=r"'D' is DENSE: only SPARSE synapse populations"):
+        d.get_sparse_pre_inds()
+
+
+def test_bools_are_not_counts():
+    model = GeNNModel("float", "bool_counts")
+    with pytest.raises(ModelError, match=r"neuron population 'P': the number of neurons must "
+                                         r"be a positive integer, got True"):
+        model.add_neuron_population("P", True, "LIF", LIF_PARAMS, LIF_VARS)
+    a = model.add_neuron_population("A", 2, "LIF", LIF_PARAMS, LIF_VARS)
+    sg = model.add_synapse_population("S", "DENSE", a, a,
+                                      init_weight_update("StaticPulse", {}, {"g": 1.0}),
+                                      init_postsynaptic("DeltaCurr"))
+    sg.axonal_delay_steps = True
+    with pytest.raises(ModelError, match=r"'S': axonal_delay_steps must be a non-negative "
+                                         r"integer, got True"):
+        model.build()
+    sg.axonal_delay_steps = 0
+    sg.max_dendritic_delay_timesteps = True
+    with pytest.raises(ModelError, match=r"'S': max_dendritic_delay_timesteps must be an "
+                                         r"integer >= 1"):
+        model.build()
+
+
+def test_dendritic_delay_beyond_the_ring_is_reported(cache):
+    """A delay >= max_dendritic_delay_timesteps wrapped around the ring and
+    silently arrived at the wrong step."""
+    model = GeNNModel("float", "den_delay")
+    model.dt = 1.0
+    a = model.add_neuron_population("A", 3, "Poisson", {"rate": 1000.0},
+                                    {"timeStepToSpike": 0.0})
+    b = model.add_neuron_population("B", 2, "LIF", LIF_PARAMS, LIF_VARS)
+    sg = model.add_synapse_population(
+        "S", "DENSE", a, b,
+        init_weight_update("StaticPulseDendriticDelay", {}, {"g": 1.0,
+                                                             "d": [0, 3] * 3}),
+        init_postsynaptic("DeltaCurr"))
+    sg.max_dendritic_delay_timesteps = 3
+    model.build()
+    model.load()
+    with pytest.raises(RuntimeStateError, match=r"addToPostDelay\(...\) was called with a "
+                                                r"delay outside 0 .. "
+                                                r"max_dendritic_delay_timesteps - 1"):
+        model.run(10)
+    sg.vars["d"].values = [0, 2] * 3          # within the ring: runs
+    model.run(10)
+
+
+def test_custom_update_egp_references_and_dict_arguments_are_checked():
+    """Missing EGP references failed with a KeyError at build(); a string
+    where a dict belongs with 'dictionary update sequence element'."""
+    from ml_genn.genn import create_custom_update_model, create_egp_ref
+    nm = create_neuron_model("WithE", vars=[("V", "scalar")],
+                             extra_global_params=[("e", "scalar*")], sim_code="V += e[0];")
+    cu = create_custom_update_model("CU", var_refs=[("X", "scalar")],
+                                    extra_global_param_refs=[("r", "scalar*")],
+                                    update_code="X = r[id];")
+    model = GeNNModel("float", "egp_refs")
+    pop = model.add_neuron_population("P", 3, nm, {}, {"V": 0.0})
+    ref = {"X": create_var_ref(pop, "V")}
+    with pytest.raises(ModelError, match=r"custom update 'C' \(CU\): missing value for extra "
+                                         r"global parameter reference\(s\) 'r'"):
+        model.add_custom_update("C", "G", cu, {}, {}, ref)
+    with pytest.raises(ModelError, match=r"custom update 'C' \(CU\): unknown extra global "
+                                         r"parameter reference\(s\) 'zz'"):
+        model.add_custom_update("C", "G", cu, {}, {}, ref, {"r": create_egp_ref(pop, "e"),
+                                                           "zz": create_egp_ref(pop, "e")})
+    with pytest.raises(ModelError, match=r"custom update 'C': egp_refs must be a dict of "
+                                         r"name -> value, got str"):
+        model.add_custom_update("C", "G", cu, {}, {}, ref, "r")
+    with pytest.raises(ModelError, match=r"neuron population 'Q': params must be a dict of "
+                                         r"name -> value, got str"):
+        model.add_neuron_population("Q", 1, "LIF", "TauM", LIF_VARS)
+    with pytest.raises(ModelError, match=r"neuron population 'Q': the initial variable values "
+                                         r"must be a dict"):
+        model.add_neuron_population("Q", 1, "LIF", LIF_PARAMS, [("V", 0.0)])
+    assert set(model.neuron_populations) == {"P"} and not model.custom_updates
+
+
+def test_a_model_cannot_be_copied_or_pickled(cache):
+    """copy.copy(model) shared the library instance: after unloading the
+    original, the copy ran on the state of the next model loaded."""
+    import copy
+    import pickle
+    model, _ = lif_model("no_copy")
+    model.build()
+    model.load()
+    for make in (copy.copy, copy.deepcopy):
+        with pytest.raises(TypeError, match=r"a GeNNModel cannot be copied: it owns native "
+                                             r"state"):
+            make(model)
+    with pytest.raises(TypeError, match=r"a GeNNModel cannot be pickled"):
+        pickle.dumps(model)
+    model.run(2)
+
+
+def test_interrupting_python_stops_the_whole_compiler(tmp_path):
+    """SIGINT to Python alone (a Jupyter interrupt, kill -INT) killed the
+    'c++' driver but left cc1plus compiling on as an orphan (and its
+    temporary files in /tmp)."""
+    import shutil
+    import signal
+    import time
+    if shutil.which("pgrep") is None:
+        pytest.skip("needs pgrep")
+    code = """
+        import sys
+        from ml_genn.genn import GeNNModel
+        from tests.test_hardening_runtime import LIF_PARAMS, LIF_VARS
+        model = GeNNModel("float", "interrupted_cxx")
+        for i in range(60):
+            model.add_neuron_population(f"P{i}", 10, "LIF", LIF_PARAMS, LIF_VARS)
+        print("BUILDING", flush=True)
+        try:
+            model.build()
+            print("BUILT", flush=True)
+        except KeyboardInterrupt:
+            print("INTERRUPTED", flush=True)
+    """
+    env = dict(os.environ, ML_GENN_CACHE_DIR=str(tmp_path / "cache"))
+    header = "import sys; sys.path.insert(0, %r)\n" % os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-c", header + textwrap.dedent(code)],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "BUILDING"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=120)[0]
+    if "BUILT" in out:
+        pytest.skip("the build finished before the interrupt")
+    assert "INTERRUPTED" in out
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", str(tmp_path / "cache")], capture_output=True,
+                          text=True).stdout.split()
+    assert left == [], "compiler processes left running: " + " ".join(left)
+    assert not any(f.startswith(".build-") for f in os.listdir(tmp_path / "cache"))

@@ -25,7 +25,8 @@ class ConnVarRecorder(PerExampleRecorder, Callback):
                  src_neuron_filter=None, trg_neuron_filter=None):
         self._conn = get_underlying_conn(conn)
         self._var = genn_var
-        self.key = key
+        from ..utils.checks import check_key
+        self.key = check_key("ConnVarRecorder", key)
         self._example_filter = ExampleFilter(example_filter)
         self._src_filter = src_neuron_filter
         self._trg_filter = trg_neuron_filter

@@ -34,7 +34,8 @@ class SpikeRecorder(Callback):
     def __init__(self, pop, key=None, example_filter=None, neuron_filter=None,
                  record_counts: bool = False):
         self._pop = get_underlying_pop(pop)
-        self.key = key
+        from ..utils.checks import check_key
+        self.key = check_key("SpikeRecorder", key)
         self._example_filter = ExampleFilter(example_filter)
         self._neuron_filter = neuron_filter
         self._neuron_mask = (None if self._pop.shape is None

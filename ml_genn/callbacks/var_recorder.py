@@ -37,7 +37,8 @@ class VarRecorder(PerExampleRecorder, Callback):
         else:
             raise RuntimeError("VarRecorder needs either var (a neuron attribute such as "
                                "'v') or genn_var (a GeNN variable name such as 'V')")
-        self.key = key
+        from ..utils.checks import check_key
+        self.key = check_key("VarRecorder", key)
         self._example_filter = ExampleFilter(example_filter)
         self._neuron_filter = neuron_filter
         self._neuron_mask = (None if self._pop.shape is None

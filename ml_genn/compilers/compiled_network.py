@@ -55,6 +55,11 @@ def check_labels(pop, y_true, arg="y"):
                                  or y.dtype == np.bool_):
         raise TypeError(f"{arg}: labels for output population '{pop.name}' must be "
                         f"integer class indices, got an array of {y.dtype}")
+    if y.ndim > 1 and y.size != y.shape[0]:
+        raise ValueError(f"{arg}: labels for output population '{pop.name}' must be one "
+                         f"integer class index per example (shape ({y.shape[0]},)), got "
+                         f"shape {y.shape}; for one-hot targets give np.argmax({arg}, axis=-1)"
+                         ", or use metrics='mean_square_error'")
     if y.size == 0:
         return
     if not np.issubdtype(y.dtype, np.integer):

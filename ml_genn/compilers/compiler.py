@@ -170,6 +170,9 @@ class Compiler:
         dt = check_positive_finite(owner, "dt", dt)
         batch_size = check_positive_int(owner, "batch_size", batch_size)
         rng_seed = check_non_negative_int(owner, "rng_seed", rng_seed)
+        if rng_seed >= 2 ** 64:
+            raise ValueError(f"{owner}: rng_seed must be below 2**64 (0 picks a random "
+                             f"seed), got {rng_seed}")
         _check_genn_kwargs(self, genn_kwargs)
         if communicator is not None and batch_size % communicator.num_ranks != 0:
             raise RuntimeError(f"batch size {batch_size} is not divisible by the number of "

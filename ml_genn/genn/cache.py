@@ -230,8 +230,13 @@ class BuildCache:
             return found, self.paths(key, suffix)[0]
         try:
             return self._build_locked(key, source, suffix, command, compiler_id, compile_fn)
-        except _Untrusted as e:
-            # e.g. a symlink planted at the lock path: build in a private place
+        except (_Untrusted, OSError) as e:
+            # e.g. a symlink planted at the lock path, or a folder where an entry
+            # belongs: build in a private place
+            if isinstance(e, OSError):
+                e = _Untrusted(f"the cache entry '{os.path.join(self.directory, key)}.*' "
+                               f"cannot be written ({e.strerror or e}: "
+                               f"{e.filename2 or e.filename or ''}); remove it")
             self.rejected.append(str(e))
             _warn_untrusted(str(e))
             fallback = private_fallback_dir()
@@ -336,18 +341,49 @@ def load_library(path, sha256, size=None):
         shutil.rmtree(private, ignore_errors=True)
 
 
+def _stop_compiler(proc):
+    """Stop a compiler and everything it started (cc1plus, as, ld): they run in
+    their own process group, so an interrupt of Python alone (a Jupyter
+    interrupt, kill -INT) leaves no orphan compiling on."""
+    import signal
+    for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError, OSError):
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def run_compiler(command, source_path, what):
-    """Run a compiler command; on failure raise BuildError with its output."""
+    """Run a compiler command; on failure raise BuildError with its output.
+
+    The compiler's temporary files go to the folder of its output (a private
+    build folder that is removed afterwards); an interrupted build stops the
+    whole compiler process group."""
+    env = None
+    if "-o" in command[:-1]:
+        env = dict(os.environ, TMPDIR=os.path.dirname(command[command.index("-o") + 1])
+                   or ".")
     try:
-        proc = subprocess.run(command, capture_output=True, text=True)
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env, start_new_session=True)
     except FileNotFoundError:
         raise BuildError(f"{what}: the compiler '{command[0]}' was not found. Install a C++ "
                          "compiler (e.g. 'apt install g++') or set CXX to its path.") from None
+    try:
+        stdout, stderr = proc.communicate()
+    except BaseException:
+        _stop_compiler(proc)
+        raise
     if proc.returncode != 0:
         raise BuildError(f"{what}: the C++ compiler rejected the generated code. This is a "
                          "bug in ml_genn or in a code string it could not check; please "
                          "report it with the source below.",
-                         proc.stdout + proc.stderr, source_path)
+                         stdout + stderr, source_path)
 
 
 def find_cxx():

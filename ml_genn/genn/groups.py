@@ -5,6 +5,7 @@ and, once the model is loaded, NumPy arrays shared with the native code
 (zero copy on the CPU backend).
 """
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -36,6 +37,34 @@ def constant_value(value):
     if isinstance(value, VarInit):
         return value.params["constant"]
     return value
+
+
+def checked_values(values, dtype, what):
+    """``values`` as a NumPy array that converts to ``dtype`` without loss of
+    meaning: numbers only (no strings, None, objects or complex numbers);
+    for integer types, finite integers within the type's range."""
+    if values is None or isinstance(values, (str, bytes, dict)):
+        raise ModelError(f"{what}: expected numbers, got {type(values).__name__}")
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as e:
+        raise ModelError(f"{what}: expected an array of numbers ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise ModelError(f"{what}: expected numbers, got an array of dtype {arr.dtype}")
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu" and arr.size:
+        info = np.iinfo(dtype)
+        if arr.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                ok = bool(np.all(np.isfinite(arr)) and np.all(arr == np.floor(arr)))
+            if not ok:
+                raise ModelError(f"{what}: the type is {dtype} but the values include NaN, "
+                                 "infinite or fractional numbers")
+        lo, hi = arr.min(), arr.max()
+        if lo < info.min or hi > info.max:
+            raise ModelError(f"{what}: values must lie in {info.min}..{info.max} (type "
+                             f"{dtype}), got {lo}..{hi}")
+    return arr
 
 
 class ArrayView:
@@ -120,7 +149,8 @@ class Variable(ArrayView):
 
     @values.setter
     def values(self, vals):
-        vals = np.asarray(vals)
+        vals = checked_values(vals, self._loaded_array.dtype,
+                              f"variable '{self.name}' of '{self.group.name}'")
         sparse = self.kind == "synapse" and self.group.is_sparse
         target_shape = self.values.shape if sparse else self.view.shape
         try:
@@ -130,10 +160,11 @@ class Variable(ArrayView):
                              f"{vals.shape} values; "
                              f"expected shape {target_shape} (or one that broadcasts to it)"
                              ) from None
-        if sparse:
-            self.view[..., self.group._sparse_synapse_indices()] = vals
-        else:
-            self.view[...] = vals
+        with self.group.genn_model._lock:      # not while another thread runs the model
+            if sparse:
+                self.view[..., self.group._sparse_synapse_indices()] = vals
+            else:
+                self.view[...] = vals
 
     def set_init_values(self, values):
         """Replace the initial value before load()."""
@@ -154,7 +185,9 @@ class ExtraGlobalParameter(ArrayView):
 
     def set_init_values(self, values):
         dtype = numpy_dtype(self.type, self.group.genn_model.precision)
-        self.init_values = np.ascontiguousarray(np.asarray(values, dtype=dtype).ravel())
+        arr = checked_values(values, dtype, f"extra global parameter '{self.name}' of "
+                                            f"'{self.group.name}'")
+        self.init_values = np.ascontiguousarray(arr.astype(dtype).ravel())
         if self.group.genn_model._loaded:
             self._array = self.init_values.copy()
             self.group.genn_model._rebind(self)
@@ -172,6 +205,47 @@ class ExtraGlobalParameter(ArrayView):
         self.set_init_values(vals)
 
 
+def _as_dict(value, owner, what):
+    """``value`` (None or a mapping of names) as a dict."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ModelError(f"{owner}: {what} must be a dict of name -> value, got "
+                         f"{type(value).__name__}")
+    return dict(value)
+
+
+class _Reads(dict):
+    """A parameter dict that records which keys are read."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.read = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def _derived_users(snippet, params, name):
+    """Derived parameters of ``snippet`` whose value is computed from ``name``."""
+    users = []
+    values = _Reads(params)
+    for d in getattr(snippet, "derived_params", ()):
+        values.read = set()
+        try:
+            values[d.name] = d.func(values, 1.0)
+        except Exception:
+            values[d.name] = 0.0
+        if name in values.read or any(u in values.read for u in users):
+            users.append(d.name)
+    return users
+
+
 class Group:
     """Common part: name, model snippet, parameters, dynamic parameters."""
     kind = "group"
@@ -181,7 +255,7 @@ class Group:
         self.name = name
         self.snippet = snippet
         self.model = snippet          # pygenn name: the group's neuron/WU/... model
-        self.params = dict(params)
+        self.params = _as_dict(params, f"{self.kind} '{name}'", "params")
         self.dynamic_params = []
         self._check_params()
         self.extra_global_params = {e.name: ExtraGlobalParameter(self, e.name, e.type)
@@ -200,18 +274,29 @@ class Group:
         return f"{self.kind} '{self.name}' ({self.snippet.class_name})"
 
     def set_param_dynamic(self, name, dynamic=True):
-        """Make a parameter changeable after build (``set_dynamic_param_value``)."""
+        """Make a parameter changeable after build (``set_dynamic_param_value``).
+
+        A parameter that derived parameters are computed from (LIF's ``TauM``
+        and ``C``, Poisson's ``rate``...) cannot be dynamic: the derived values
+        are computed once, at build time, and would silently keep the old
+        value (``ModelError``)."""
         self._set_dynamic(self.params, self.dynamic_params, name, dynamic,
-                          "set_param_dynamic", "parameter")
+                          "set_param_dynamic", "parameter", self.snippet)
 
     def set_dynamic_param_value(self, name, value):
         self._set_dynamic_value(self.params, self.dynamic_params, "dyn", name, value,
                                 "set_param_dynamic", "parameter")
 
-    def _set_dynamic(self, params, dynamic_params, name, dynamic, setter, what):
+    def _set_dynamic(self, params, dynamic_params, name, dynamic, setter, what, snippet=None):
         self.genn_model._check_not_built(f"{setter} on '{self.name}'")
         if name not in params:
             raise ModelError(f"{self.kind} '{self.name}' has no {what} '{name}'")
+        users = _derived_users(snippet, params, name) if dynamic and snippet else []
+        if users:
+            raise ModelError(f"{self.kind} '{self.name}': {what} '{name}' of model "
+                             f"'{snippet.class_name}' cannot be dynamic: the derived "
+                             f"parameter(s) {', '.join(repr(u) for u in users)} are computed "
+                             f"from it once, at build time, and would keep its initial value")
         if dynamic and name not in dynamic_params:
             dynamic_params.append(name)
         elif not dynamic and name in dynamic_params:
@@ -221,25 +306,36 @@ class Group:
         if name not in dynamic_params:
             raise ModelError(f"{what} '{name}' of '{self.name}' is not dynamic: call "
                              f"{setter}('{name}') before build()")
-        arr = self.genn_model._arrays.get((self.name, field))
-        if arr is None:
-            raise RuntimeStateError(f"setting the dynamic {what} '{name}' of '{self.name}' "
-                                    "needs a loaded model")
-        arr[dynamic_params.index(name)] = value
-        params[name] = value
+        if isinstance(value, (bool, np.bool_)) or \
+                not isinstance(value, (numbers.Real, np.number)) or \
+                (isinstance(value, np.number) and value.dtype.kind == "c"):
+            raise ModelError(f"{self.kind} '{self.name}': the value of the dynamic {what} "
+                             f"'{name}' must be a real number, got {value!r}")
+        snippet = self.ps_initialiser.snippet if field == "psm_dyn" else self.snippet
+        from .builtins.constraints import check
+        check(snippet, {**params, name: value}, f"{self.kind} '{self.name}'")
+        with self.genn_model._lock:
+            arr = self.genn_model._arrays.get((self.name, field))
+            if arr is None:
+                raise RuntimeStateError(f"setting the dynamic {what} '{name}' of "
+                                        f"'{self.name}' needs a loaded model")
+            arr[dynamic_params.index(name)] = value
+            params[name] = value
 
     def derived(self):
         return derived_values(self.snippet, self.params, self.genn_model.dt)
 
     def _make_vars(self, decls, values, count_fn, kind, what="variable"):
-        values = dict(values or {})
+        values = _as_dict(values, f"{self.kind} '{self.name}'", f"the initial {what} values")
         check_names(self._owner(), [v.name for v in decls], values, what, "initial value")
         out = {}
         for v in decls:
             init = values[v.name]
             if not (is_constant(init) or isinstance(init, VarInit)):
                 init = np.asarray(init)
-                if init.dtype == object:
+                if init.dtype.kind not in "biuf" and not (
+                        init.dtype == object and all(isinstance(x, numbers.Number)
+                                                     for x in init.ravel())):
                     raise ModelError(f"{self.kind} '{self.name}': {what} '{v.name}' has an "
                                      "initial value that is not numeric")
             out[v.name] = Variable(self, v.name, v.type, v.access, init, count_fn, kind)
@@ -250,7 +346,8 @@ class NeuronGroup(Group):
     kind = "neuron population"
 
     def __init__(self, model, name, num_neurons, snippet, params, vars):
-        if not isinstance(num_neurons, (numbers.Integral, np.integer)) or num_neurons <= 0:
+        if isinstance(num_neurons, (bool, np.bool_)) or \
+                not isinstance(num_neurons, (numbers.Integral, np.integer)) or num_neurons <= 0:
             raise ModelError(f"neuron population '{name}': the number of neurons must be a "
                              f"positive integer, got {num_neurons!r}")
         self.num_neurons = int(num_neurons)
@@ -315,8 +412,18 @@ class SynapseGroup(Group):
         self.kernel_size = None
         if connectivity is not None and hasattr(connectivity.snippet, "calc_kernel_size_func") \
                 and connectivity.snippet.calc_kernel_size_func is not None:
-            self.kernel_size = [int(k) for k in connectivity.snippet.calc_kernel_size_func(
-                derived_values(connectivity.snippet, connectivity.params, model.dt))]
+            from .snippets import user_count
+            what = (f"synapse population '{name}': calc_kernel_size_func of "
+                    f"'{connectivity.snippet.class_name}'")
+            sizes = connectivity.snippet.calc_kernel_size_func(
+                derived_values(connectivity.snippet, connectivity.params, model.dt))
+            if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+                raise ModelError(f"{what} must return a list of positive integers, got "
+                                 f"{sizes!r}")
+            self.kernel_size = [user_count(k, what + " (every kernel dimension)", 1)
+                                for k in sizes]
+            if not self.kernel_size:
+                raise ModelError(f"{what} must return at least one kernel dimension")
 
     @property
     def is_sparse(self):
@@ -364,7 +471,13 @@ class SynapseGroup(Group):
                 raise
 
     def _row_lengths(self):
-        return self.genn_model._arrays[(self.name, "rowLength")]
+        if not self.is_sparse:
+            raise ModelError(f"'{self.name}' is {self.matrix_type.name}: only SPARSE synapse "
+                             "populations have sparse indices")
+        arr = self.genn_model._arrays.get((self.name, "rowLength"))
+        if arr is None:       # (load() itself uses it before the model counts as loaded)
+            self.genn_model._check_loaded(f"sparse connectivity of '{self.name}'")
+        return arr
 
     def _sparse_synapse_indices(self):
         row_len = self._row_lengths().astype(np.int64)
@@ -378,8 +491,8 @@ class SynapseGroup(Group):
         return np.repeat(np.arange(row_len.size, dtype=np.uint32), row_len)
 
     def get_sparse_post_inds(self):
-        ind = self.genn_model._arrays[(self.name, "ind")]
-        return ind[self._sparse_synapse_indices()].copy()
+        sel = self._sparse_synapse_indices()
+        return self.genn_model._arrays[(self.name, "ind")][sel].copy()
 
     def pull_connectivity_from_device(self):
         """Nothing to do on the CPU backend (kept for pygenn compatibility)."""
@@ -392,7 +505,8 @@ class SynapseGroup(Group):
 
     def set_ps_param_dynamic(self, name, dynamic=True):
         self._set_dynamic(self.ps_params, self.psm_dynamic_params, name, dynamic,
-                          "set_ps_param_dynamic", "postsynaptic parameter")
+                          "set_ps_param_dynamic", "postsynaptic parameter",
+                          self.ps_initialiser.snippet)
 
     def set_ps_dynamic_param_value(self, name, value):
         self._set_dynamic_value(self.ps_params, self.psm_dynamic_params, "psm_dyn", name,
@@ -407,7 +521,7 @@ class CurrentSource(Group):
         self.target = target
         self.target_var = "Isyn"
         self.vars = self._make_vars(snippet.vars, vars, target.num_neurons, "neuron")
-        self.var_refs = dict(var_refs or {})
+        self.var_refs = _as_dict(var_refs, f"current source '{name}'", "var_refs")
 
 
 class CustomUpdate(Group):
@@ -417,14 +531,43 @@ class CustomUpdate(Group):
                  egp_refs=None):
         super().__init__(model, name, snippet, params)
         self.group_name = group_name
-        self.var_refs = dict(var_refs or {})
-        self.egp_refs = dict(egp_refs or {})
+        self.var_refs = _as_dict(var_refs, f"custom update '{name}'", "var_refs")
+        self.egp_refs = _as_dict(egp_refs, f"custom update '{name}'", "egp_refs")
         check_names(f"custom update '{name}' ({snippet.class_name})",
                     [r.name for r in snippet.var_refs], self.var_refs, "variable reference")
+        check_names(f"custom update '{name}' ({snippet.class_name})",
+                    [r.name for r in snippet.extra_global_param_refs], self.egp_refs,
+                    "extra global parameter reference")
+        from .references import EGPRef, VarRef
+        for ref_name, ref in self.var_refs.items():
+            if not isinstance(ref, VarRef):
+                raise ModelError(f"custom update '{name}': variable reference '{ref_name}' "
+                                 f"must come from create_var_ref(...), create_wu_var_ref(...), "
+                                 f"create_psm_var_ref(...) or create_out_post_var_ref(...), "
+                                 f"got {type(ref).__name__}")
+            if getattr(ref.group, "genn_model", None) is not model:
+                raise ModelError(f"custom update '{name}': variable reference '{ref_name}' "
+                                 f"points at '{ref.group.name}', which belongs to another "
+                                 f"model, not to '{model.model_name}'")
+        for ref_name, ref in self.egp_refs.items():
+            if not isinstance(ref, EGPRef):
+                raise ModelError(f"custom update '{name}': extra global parameter reference "
+                                 f"'{ref_name}' must come from create_egp_ref(...), got "
+                                 f"{type(ref).__name__}")
+            if getattr(ref.group, "genn_model", None) is not model:
+                raise ModelError(f"custom update '{name}': extra global parameter reference "
+                                 f"'{ref_name}' points at '{ref.group.name}', which belongs "
+                                 f"to another model, not to '{model.model_name}'")
+
+        def describe(size):
+            return f"the synapses of '{size[1]}'" if isinstance(size, tuple) else \
+                f"{size} elements"
         sizes = {r.size for r in self.var_refs.values()}
         if len(sizes) > 1:
+            got = ", ".join(f"'{k}': {describe(r.size)}" for k, r in self.var_refs.items())
             raise ModelError(f"custom update '{name}': all variable references must have "
-                             f"the same number of elements, got {sorted(sizes)}")
+                             f"the same shape (the same number of neurons, or the synapses "
+                             f"of one synapse population), got {got}")
         self.size = sizes.pop() if sizes else 1
         self.vars = self._make_vars(snippet.vars, vars, self.size, "custom")
 

@@ -27,6 +27,25 @@ def _available_cores():
         return os.cpu_count() or 1
 
 
+def _physical_memory():
+    """Bytes of memory this process may use at most (physical memory, or a
+    smaller cgroup limit), or None when unknown."""
+    limit = None
+    try:
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) > 0:
+            limit = int(text) if limit is None else min(limit, int(text))
+    return limit
+
+
 def _default_backend():
     return "cpu"
 
@@ -123,10 +142,11 @@ class GeNNModel:
         # [timestep, step], advanced by the native run loop itself
         self._counters = np.zeros(2, dtype=np.uint64)
         self._lock = threading.RLock()
-        self._chunk = 8
+        self._chunk = 1          # steps per native call: grows to ~0.1 s of work
         self._lib_release = None
         self._built_info = None
         self._built_batch_size = None
+        self._built_dt = None
         self.dt = 0.5
         self.batch_size = 1
         self.seed = 0
@@ -148,6 +168,19 @@ class GeNNModel:
         self.source_path = None
         self.build_time = None
         self.cache_hit = None
+
+    # a copy would share the loaded library instance and its state arrays
+    # (and, after an unload, drive another model's state): refuse clearly
+    def __copy__(self):
+        raise TypeError("a GeNNModel cannot be copied: it owns native state; build another "
+                        "GeNNModel with the same populations instead")
+
+    def __deepcopy__(self, memo):
+        self.__copy__()
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a GeNNModel cannot be pickled: it owns native state; save its "
+                        "variables' values instead")
 
     # ------------------------------------------------------------------
     # description
@@ -266,6 +299,8 @@ class GeNNModel:
                 not math.isfinite(dt) or dt <= 0:
             raise ModelError(f"dt must be a positive number of milliseconds (finite, not a "
                              f"bool), got {dt!r}")
+        # NumPy scalars print as "np.float64(0.5)": generated code needs a float
+        self.dt = float(dt)
         if isinstance(self.batch_size, bool) or \
                 not isinstance(self.batch_size, (numbers.Integral, np.integer)) or \
                 self.batch_size < 1:
@@ -278,11 +313,13 @@ class GeNNModel:
         _check_num_threads(self.num_threads)
         self._validate_builtin_params()
         for sg in self.synapse_populations.values():
-            if not isinstance(sg.axonal_delay_steps, (int, np.integer)) or \
+            if isinstance(sg.axonal_delay_steps, (bool, np.bool_)) or \
+                    not isinstance(sg.axonal_delay_steps, (int, np.integer)) or \
                     sg.axonal_delay_steps < 0:
                 raise ModelError(f"synapse population '{sg.name}': axonal_delay_steps must be "
                                  f"a non-negative integer, got {sg.axonal_delay_steps!r}")
-            if not isinstance(sg.max_dendritic_delay_timesteps, (int, np.integer)) or \
+            if isinstance(sg.max_dendritic_delay_timesteps, (bool, np.bool_)) or \
+                    not isinstance(sg.max_dendritic_delay_timesteps, (int, np.integer)) or \
                     sg.max_dendritic_delay_timesteps < 1:
                 raise ModelError(f"synapse population '{sg.name}': "
                                  "max_dendritic_delay_timesteps must be an integer >= 1")
@@ -361,8 +398,11 @@ class GeNNModel:
             raise ModelError(f"sparse connectivity snippet '{ci.snippet.class_name}' needs "
                              "calc_max_row_len_func to size SPARSE rows")
         pars = derived_values(ci.snippet, ci.params, self.dt)
-        return max(int(ci.snippet.calc_max_row_len_func(sg.src.num_neurons,
-                                                        sg.trg.num_neurons, pars)), 1)
+        from .snippets import user_count
+        return max(user_count(ci.snippet.calc_max_row_len_func(
+            sg.src.num_neurons, sg.trg.num_neurons, pars),
+            f"synapse population '{sg.name}': calc_max_row_len_func of "
+            f"'{ci.snippet.class_name}'"), 1)
 
     def _make_backend(self):
         if self.backend_name == "cpu":
@@ -380,6 +420,7 @@ class GeNNModel:
         self._check_index_sizes(backend)
         self._backend = backend
         self._built_batch_size = self.batch_size
+        self._built_dt = self.dt
         self.source = source
         from .backends.compile import compile_source
         lib_path, src_path, cached = compile_source(self, source, force_rebuild)
@@ -446,6 +487,11 @@ class GeNNModel:
         if self._built_batch_size != self.batch_size:
             raise RuntimeStateError(f"batch_size changed from {self._built_batch_size} to "
                                     f"{self.batch_size} after build(); call build() again")
+        if self._built_dt != self.dt:
+            # the generated code has the old dt built in; t and recorded spike times
+            # would silently disagree with it
+            raise RuntimeStateError(f"dt changed from {self._built_dt} to {self.dt!r} after "
+                                    "build(); call build() again")
         # the generated code writes recording buffers that were enabled at build()
         if any(spec.key[1] in ("recSpk", "recSpkEvnt") for spec in self._backend.arrays) \
                 and not num_recording_timesteps:
@@ -467,6 +513,7 @@ class GeNNModel:
                 if words > 2 ** 40:
                     raise ModelError(f"load: recording {n_rec} steps of '{ng.name}' needs "
                                      f"{words * 4} bytes; record fewer steps")
+        self._check_memory(n_rec)
         self._num_recording_timesteps = n_rec
         from .runtime import load_model
         start = time.perf_counter()
@@ -480,6 +527,23 @@ class GeNNModel:
         self._custom_update_times = {}
         self._loaded = True
         self._counters[:] = 0
+
+    def _check_memory(self, n_rec):
+        """A clear error instead of an out-of-memory kill: the state arrays
+        (with recording buffers for ``n_rec`` steps) must fit in memory."""
+        total = 0
+        for spec in self._backend.arrays:
+            n = spec.size
+            if spec.key[1] in ("recSpk", "recSpkEvnt"):
+                ng = self.neuron_populations[spec.key[0]]
+                n = n_rec * self.batch_size * ((ng.num_neurons + 31) // 32)
+            total += n * np.dtype(spec.dtype).itemsize
+        limit = _physical_memory()
+        if limit and total > limit:
+            raise ModelError(f"load: the state of model '{self.model_name}' needs "
+                             f"{total / 2 ** 30:.1f} GiB but this machine has "
+                             f"{limit / 2 ** 30:.1f} GiB of memory; use fewer neurons, a "
+                             "smaller batch_size or fewer recorded steps")
 
     def unload(self):
         """Release the state arrays and the library (build stays cached)."""
@@ -545,10 +609,12 @@ class GeNNModel:
                                  "counter")
             if n_steps == 0:
                 return
-            threads = _check_num_threads(self.num_threads) or _available_cores()
+            threads = min(_check_num_threads(self.num_threads) or _available_cores(),
+                          self.batch_size)   # never more threads than batch elements
             from .runtime import check_before_run
             check_before_run(self)
             run_fn = self._run_fn
+            get_error = self._lib.mg_get_error
             counters = self._counters.ctypes.data
             num_rec = self._num_recording_timesteps
             chunk = self._chunk
@@ -559,6 +625,11 @@ class GeNNModel:
                 t0 = clock()
                 run_fn(counters, c, num_rec, threads)
                 remaining -= c
+                code = get_error()
+                if code:
+                    from .runtime import native_error
+                    end = self._timestep
+                    raise native_error(self, code, f"run() (time steps {end - c} to {end - 1})")
                 if c == chunk:
                     # aim at ~0.1 s per native call: grow at most 8x, shrink at most 4x
                     elapsed = clock() - t0
@@ -590,7 +661,8 @@ class GeNNModel:
 
     @property
     def t(self):
-        return self._timestep * self.dt
+        # the dt the loaded code runs with (dt may have been changed since build())
+        return self._timestep * (self._built_dt if self._loaded else self.dt)
 
     def custom_update(self, group_name):
         """Run every custom update of ``group_name``."""
@@ -607,6 +679,10 @@ class GeNNModel:
             fn(ctypes.c_uint64(self._timestep))
             self._custom_update_times[group_name] = (
                 self._custom_update_times.get(group_name, 0.0) + time.perf_counter() - start)
+            code = self._lib.mg_get_error()
+            if code:
+                from .runtime import native_error
+                raise native_error(self, code, f"custom_update('{group_name}')")
 
     # -- timers (timing_enabled = True before build()), in seconds ----------
     def _timer(self, index):

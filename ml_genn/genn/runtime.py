@@ -128,10 +128,27 @@ def check_before_run(model, kinds=None):
 
 
 def _check_integer_values(g, var, arr, values):
-    """Integer-typed state must get finite values within its type's range."""
+    """Integer-typed state must get finite values within its type's range;
+    single-precision state must not get finite values beyond its range
+    (they would silently become infinite)."""
+    v = np.asarray(values)
+    if v.dtype.kind == "O":             # e.g. Python integers beyond 64 bits
+        try:
+            v = v.astype(np.float64)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    if v.dtype.kind not in "biuf":
+        raise ModelError(f"{g.kind} '{g.name}': initial values of '{var.name}' must be "
+                         f"numbers, got an array of dtype {v.dtype}")
+    if arr.dtype.kind == "f" and v.dtype.kind == "f" and v.size and \
+            arr.dtype.itemsize < v.dtype.itemsize:
+        big = np.isfinite(v) & (np.abs(v) > np.finfo(arr.dtype).max)
+        if np.any(big):
+            raise ModelError(f"{g.kind} '{g.name}': initial value {float(v[big].ravel()[0])!r} of "
+                             f"'{var.name}' is out of range for {arr.dtype} (largest "
+                             f"{float(np.finfo(arr.dtype).max):.7g}); use precision='double'")
     if arr.dtype.kind not in "iu":
         return
-    v = np.asarray(values)
     if v.dtype.kind in "iub":
         bad = v.size and (v.min() < np.iinfo(arr.dtype).min or v.max() > np.iinfo(arr.dtype).max)
     elif v.dtype.kind == "f":
@@ -170,6 +187,9 @@ def load_model(model):
     key, lib = _acquire_library(model)
     model._lib_release = weakref.finalize(model, _release_library, key, lib)
     lib.mg_set_array.argtypes = [ctypes.c_uint, ctypes.c_void_p]
+    lib.mg_set_size.argtypes = [ctypes.c_uint, ctypes.c_uint64]
+    lib.mg_get_error.restype = ctypes.c_int
+    lib.mg_get_error()                   # a reused instance starts without errors
     lib.mg_set_seed.argtypes = [ctypes.c_uint64]
     lib.mg_run.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
     lib.mg_run.restype = None
@@ -192,7 +212,7 @@ def load_model(model):
         if view.init_values is not None:
             model._arrays[(view.group.name, _egp_field(view))] = view.init_values.copy()
     for key, arr in model._arrays.items():
-        lib.mg_set_array(model._specs[key].index, arr.ctypes.data if arr.size else None)
+        _bind(lib, model._specs[key].index, arr)
     _attach_views(model)
     # dynamic parameters start at their given values
     for g in _groups(model):
@@ -230,10 +250,14 @@ def load_model(model):
     _check_init_egp_sizes(model)
     lib.mg_set_seed(ctypes.c_uint64(_seed(model)))
     lib.mg_init(build_connectivity.ctypes.data)
-    if lib.mg_get_error():
-        bad = [sg.name for sg in model.synapse_populations.values() if sg.is_sparse]
-        raise RuntimeStateError(f"sparse connectivity of {bad} produced a row longer than "
-                                "its calc_max_row_len_func bound; raise the bound")
+    code = lib.mg_get_error()
+    if code:
+        from .backends.base import ERROR_ROW
+        if code & ERROR_ROW:
+            bad = [sg.name for sg in model.synapse_populations.values() if sg.is_sparse]
+            raise RuntimeStateError(f"sparse connectivity of {bad} produced a row longer "
+                                    "than its calc_max_row_len_func bound; raise the bound")
+        raise native_error(model, code, "load() (initialisation code)")
     for g, var in deferred:
         var.values = _expand_sparse_values(g, var)
     model._custom_update_fns = {}
@@ -242,6 +266,21 @@ def load_model(model):
         fn = getattr(lib, f"mg_custom_update_{c_ident(group_name)}")
         fn.argtypes = [ctypes.c_uint64]
         model._custom_update_fns[group_name] = fn
+
+
+def _bind(lib, index, arr):
+    """Point array ``index`` of the library at ``arr`` (and tell it the size:
+    generated code checks extra global parameter indices against it)."""
+    lib.mg_set_array(index, arr.ctypes.data if arr.size else None)
+    lib.mg_set_size(index, arr.size)
+
+
+def native_error(model, code, when):
+    """The RuntimeStateError for error bits reported by generated code."""
+    from .backends.base import ERROR_MESSAGES
+    what = "; ".join(text for bit, text in sorted(ERROR_MESSAGES.items()) if code & bit)
+    return RuntimeStateError(f"model '{model.model_name}', during {when}: {what}. The "
+                             "model's state may be wrong from then on.")
 
 
 def _seed(model):
@@ -364,7 +403,7 @@ def rebind(model, view):
         arr = np.ascontiguousarray(arr, dtype=spec.dtype)
         view._array = arr
     model._arrays[key] = arr
-    model._lib.mg_set_array(spec.index, arr.ctypes.data if arr.size else None)
+    _bind(model._lib, spec.index, arr)
 
 
 def decode_spikes(model, ng, field="recSpk"):
@@ -394,6 +433,6 @@ def decode_spikes(model, ng, field="recSpk"):
         packed = np.ascontiguousarray(rec[steps, b, word]).view(np.uint8).reshape(-1, 4)
         which, bit = np.nonzero(np.unpackbits(packed, axis=1, bitorder="little"))
         ids = word[which].astype(np.int64) * 32 + bit
-        times = (steps[which] + first) * model.dt
+        times = (steps[which] + first) * model._built_dt
         out.append((times.astype(np.float64), ids))
     return out

@@ -570,6 +570,21 @@ def init_toeplitz_connectivity(snippet, params=None):
     return ToeplitzConnectivityInit(s, _check_values(s, params, s.params, "parameter"))
 
 
+def user_count(value, what, minimum=0):
+    """The integer a user callback (calc_max_row_len_func, calc_kernel_size_func,
+    ...) returned, checked: a finite whole number >= ``minimum``."""
+    import math
+    import numbers
+    import numpy as np
+    ok = not isinstance(value, (bool, np.bool_)) and \
+        isinstance(value, (numbers.Real, np.number)) and math.isfinite(value) and \
+        value == math.floor(value) and value >= minimum
+    if not ok:
+        raise ModelError(f"{what} must return {'a positive' if minimum else 'a non-negative'} "
+                         f"integer, got {value!r}")
+    return int(value)
+
+
 def derived_values(snippet, params, dt):
     """Parameters plus derived parameters, evaluated on the host (float64)."""
     values = dict(params)

@@ -21,7 +21,8 @@ class SpikeInput(Neuron, Input):
 
     def __init__(self, max_spikes=1000000):
         super().__init__()
-        self.max_spikes = max_spikes
+        from ..utils.checks import check_non_negative_int
+        self.max_spikes = check_non_negative_int("SpikeInput", "max_spikes", max_spikes)
 
     def get_model(self, population, dt, batch_size):
         genn_model = {

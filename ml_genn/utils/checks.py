@@ -69,3 +69,13 @@ def check_no_more_kwargs(obj, kwargs, cls):
            for c in rest):
         raise unknown_argument_error(f"{type(obj).__name__}()", kwargs,
                                      accepted_arguments(type(obj).__init__))
+
+
+def check_key(owner: str, key):
+    """A recorder's ``key``: None or any hashable value (it keys a dict)."""
+    try:
+        hash(key)
+    except TypeError:
+        raise TypeError(f"{owner}: key must be hashable (a string, a number, a tuple, "
+                        f"...), got {type(key).__name__} {key!r}") from None
+    return key

@@ -163,13 +163,18 @@ def get_neuron_filter_mask(f: NeuronFilterType, shape) -> np.ndarray:
             mask[tuple(array.flat)] = True
             return mask.flatten()
         if np.issubdtype(array.dtype, np.integer):
-            if len(shape) == 1:
-                mask[array] = True
-            else:
-                if array.ndim == 0:
-                    raise RuntimeError("an integer neuron filter for a multi-dimensional "
-                                       "population needs one row of indices per dimension")
-                mask[tuple(array)] = True
+            try:
+                if len(shape) == 1:
+                    mask[array] = True
+                else:
+                    if array.ndim == 0:
+                        raise RuntimeError("an integer neuron filter for a multi-dimensional "
+                                           "population needs one row of indices per "
+                                           "dimension")
+                    mask[tuple(array)] = True
+            except IndexError as e:
+                raise IndexError(f"neuron filter {f!r} is out of range for a population of "
+                                 f"shape {shape} ({e})") from None
             return mask.flatten()
         raise RuntimeError(f"Unsupported neuron filter element type {array.dtype}")
     raise RuntimeError(f"Unsupported neuron filter format: {type(f).__name__}")

@@ -96,7 +96,11 @@ class ValueDescriptor(StoredDescriptor):
                 raise RuntimeError(f"'{self.public}': initializer '{value}' unknown")
             value = default_initializers[value]()
         elif is_value_array(value):
-            value = np.asarray(value)
+            try:
+                value = np.asarray(value)
+            except ValueError as e:         # ragged nested lists
+                raise ValueError(f"{type(instance).__name__}: {self.public} must be a number "
+                                 f"or a rectangular array ({e})") from None
         elif isinstance(value, (Number, np.number, Initializer)):
             value = deepcopy(value)
         elif value is not None:

@@ -5,6 +5,8 @@ current source, weight update, initialisation, custom update) into C lines
 with the right names; subclasses only choose how those lines are wrapped:
 loops or threads, atomics, qualifiers, and how the result is compiled.
 """
+import math
+import numbers
 import re
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from ..snippets import VarInit, derived_values
 from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as Weight,
                      VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
+from ..types import NUMERIC_TYPES
 
 # C99 maths functions and their argument counts.
 MATHS = {
@@ -59,30 +62,91 @@ def c_ident(name):
 
 
 def c_literal(value, ctype, precision):
-    """Render a parameter value as a C literal of the given type."""
+    """Render a parameter value as a C literal of the given type.
+
+    Raises ModelError (without saying whose value it is: callers add that)
+    for values the type cannot hold: a finite number beyond the float
+    range, NaN, infinite or fractional values for integer types, integers
+    outside the type's range."""
     t = ctype.replace("const ", "").strip()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Number, np.number,
+                                                                  np.bool_)):
+        raise ModelError(f"{value!r} is not a number (type {t})")
     if t in ("scalar", "timepoint", "float", "double"):
         is_float = t == "float" or (t in ("scalar", "timepoint") and precision == "float")
-        v = float(value)
+        try:
+            v = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ModelError(f"{value!r} is not a real number (type {t})") from None
         if np.isinf(v):
             text = ("INFINITY" if v > 0 else "-INFINITY")
             return f"(({'float' if is_float else 'double'}){text})"
         if np.isnan(v):
             return "NAN"
-        text = repr(float(np.float32(v))) if is_float else repr(v)
+        if is_float:
+            with np.errstate(over="ignore"):
+                f32 = float(np.float32(v))
+            if np.isinf(f32):
+                raise ModelError(f"{value!r} is out of range for single precision (largest "
+                                 f"{float(np.finfo(np.float32).max):.7g}); use "
+                                 "precision='double' or a smaller value")
+            text = repr(f32)
+        else:
+            text = repr(v)
         if "e" not in text and "." not in text and "inf" not in text:
             text += ".0"
         return f"({text}f)" if is_float else f"({text})"
     if t == "bool":
         return "true" if value else "false"
-    iv = int(value)
+    name = NUMERIC_TYPES.get(t)
+    if isinstance(value, (bool, np.bool_)):
+        iv = int(value)
+    elif isinstance(value, (numbers.Integral, np.integer)):
+        iv = int(value)
+    else:
+        try:
+            fv = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ModelError(f"{value!r} is not a number (type {t})") from None
+        if not math.isfinite(fv) or fv != math.floor(fv):
+            raise ModelError(f"{value!r} is not an integer, but the type is {t}")
+        iv = int(fv)
+    if name is not None and np.dtype(name).kind in "iu":
+        info = np.iinfo(np.dtype(name))
+        if not info.min <= iv <= info.max:
+            raise ModelError(f"{iv} is out of range for {t} ({info.min}..{info.max})")
     if t.startswith("u") or t.startswith("unsigned"):
-        return f"({iv}u)"
+        return f"({iv}u)" if iv <= 0xFFFFFFFF else f"({iv}ull)"
+    if iv > 2 ** 31 - 1 or iv < -2 ** 31:
+        return f"({iv}ll)" if iv > -2 ** 63 else f"(-{2 ** 63 - 1}ll - 1)"
     return f"({iv})"
 
 
 INDENT = "    "
 IDX = "unsigned int"     # C type of indices and sizes in code strings
+
+# Error bits set by generated code (mg_fail) and raised by Python after the
+# native call: nothing traps or writes out of bounds in the meantime.
+ERROR_ROW = 1            # sparse row longer than its calc_max_row_len_func bound
+ERROR_DIVISION = 2       # integer division or remainder by zero
+ERROR_ASSERT = 4         # assert(...) in a code string failed
+ERROR_EGP_INDEX = 8      # extra global parameter read or written outside its size
+ERROR_SYNAPSE_INDEX = 16  # addSynapse(...) with a target or kernel index out of range
+ERROR_DELAY = 32         # addToPostDelay(...) with a delay beyond the delay ring
+ERROR_MESSAGES = {
+    ERROR_ROW: "sparse connectivity produced a row longer than its calc_max_row_len_func "
+               "bound (raise the bound)",
+    ERROR_DIVISION: "an integer division or remainder by zero (the result was replaced by 0)",
+    ERROR_ASSERT: "an assert(...) in a code string failed",
+    ERROR_EGP_INDEX: "an extra global parameter was indexed outside its size (set it with "
+                     "set_init_values(...) to an array long enough for every index the code "
+                     "uses)",
+    ERROR_SYNAPSE_INDEX: "addSynapse(...) was called with a postsynaptic or kernel index "
+                         "outside the target population or kernel (the synapse was dropped)",
+    ERROR_DELAY: "addToPostDelay(...) was called with a delay outside 0 .. "
+                 "max_dendritic_delay_timesteps - 1 (the input was dropped; raise "
+                 "max_dendritic_delay_timesteps above the largest delay)",
+}
 
 
 def indent(lines, n):
@@ -181,8 +245,10 @@ class Backend:
         # the renderer checks the format and casts every argument ("printf")
         env.define("printf", Function(lambda a: f"printf({', '.join(a)})", 1, 99, "function",
                                       returns="printf"))
-        env.define("assert", Function(lambda a: f"assert({a[0]})", 1, 1, "function",
-                                      statement=True, returns="void"))
+        # a failed assert must not abort the process: it is recorded and raised
+        env.define("assert", Function(
+            lambda a: f"if (!({a[0]})) {{ mg_fail({ERROR_ASSERT}); }}", 1, 1, "function",
+            statement=True, returns="void"))
         if rng:
             s, r = self.sfx(), self.rng_state_ref
             env.define("gennrand", Function(lambda a: f"mg_rand_u32({r})", 0, 0, "RNG",
@@ -198,7 +264,11 @@ class Backend:
             env.define("gennrand_binomial",
                        Function(lambda a: f"mg_binomial({r}, {a[0]}, {a[1]})", 2, 2, "RNG",
                                 returns="unsigned int"))
-        env.define("dt", Value(c_literal(self.model.dt, "timepoint", self.precision),
+        try:
+            dt_text = c_literal(self.model.dt, "timepoint", self.precision)
+        except ModelError as e:
+            raise ModelError(f"dt = {self.model.dt!r}: {e}") from None
+        env.define("dt", Value(dt_text,
                                description="time step", ctype="timepoint"))
         env.define("num_batch", Value(f"({self.model.batch_size}u)", ctype=IDX,
                                       description="batch size"))
@@ -233,8 +303,14 @@ class Backend:
                 env.define(name, Value(f"{dyn_array}[{dynamic.index(name)}]", ctype="scalar",
                                        description="dynamic parameter"))
             else:
-                env.define(name, Value(c_literal(value, types.get(name, "scalar"),
-                                                 self.precision),
+                try:
+                    text = c_literal(value, types.get(name, "scalar"), self.precision)
+                except ModelError as e:
+                    kind = "derived parameter" if name not in params else "parameter"
+                    raise ModelError(f"{group.kind} '{group.name}' (model "
+                                     f"'{snippet.class_name}'): {kind} '{name}' = "
+                                     f"{value!r}: {e}") from None
+                env.define(name, Value(text,
                                        description="parameter",
                                        ctype=types.get(name, "scalar")))
 
@@ -243,7 +319,9 @@ class Backend:
         allowed, and every use is recorded in :attr:`egps_read`."""
         def element(index, spec=spec):
             self.egps_read.add(spec.key)
-            return f"{spec.c_name}[{index}]"
+            # bounds-checked: a too short (or unset) EGP never reads or writes
+            # outside its array
+            return f"(*mg_at({spec.c_name}, mg_size[{spec.index}], ({index})))"
         return Value(spec.c_name, pointer=True, description=description, ctype=spec.ctype,
                      index=element)
 
@@ -485,9 +563,13 @@ class Backend:
                                             "function", statement=True, returns="void"))
         ds = sg.max_dendritic_delay_timesteps
         if ds > 1:
+            # a delay beyond the ring would silently arrive at the wrong step
             env.define("addToPostDelay", Function(
-                lambda a: self.add_to(f"_den[((_denPtr + ({a[1]})) % {ds}u) * {npost}u + id_post]",
-                                      a[0]),
+                lambda a: ("{ const unsigned int _dly = (unsigned int)(" + a[1] + "); "
+                           f"if (_dly < {ds}u) {{ "
+                           + self.add_to(f"_den[((_denPtr + _dly) % {ds}u) * {npost}u + id_post]",
+                                         a[0])
+                           + f"; }} else {{ mg_fail({ERROR_DELAY}); }} }}"),
                 2, 2, "function", statement=True, returns="void", int_args=(1,)))
         else:
             env.define("addToPostDelay", Function(
@@ -522,6 +604,13 @@ class Backend:
         env.define("addSynapse", Function(add_synapse, 1, 1 + nk, "function", statement=True,
                                           returns="void"))
         return env
+
+    @staticmethod
+    def _kernel_elements(sg):
+        k = 1
+        for d in sg.kernel_size or []:
+            k *= int(d)
+        return k
 
     def _kernel_index(self, sg, args):
         ks = sg.kernel_size or []

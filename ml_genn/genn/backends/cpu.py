@@ -16,8 +16,8 @@ from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as W
                      VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
 from ..names import comment
-from .base import (IDX, INDENT, Backend, c_ident, c_literal, expand_multiline, indent,
-                   writable)
+from .base import (ERROR_DIVISION, ERROR_EGP_INDEX, ERROR_ROW, ERROR_SYNAPSE_INDEX, IDX,
+                   INDENT, Backend, c_ident, c_literal, expand_multiline, indent, writable)
 
 _HERE = os.path.dirname(__file__)
 
@@ -68,7 +68,8 @@ class CPUBackend(Backend):
             body += self._custom_update_group(group_name)
 
         head = self._prelude() + self._array_table()
-        return "\n".join(head + body) + "\n"
+        # entry points used only from Python go last: the hot code keeps its layout
+        return "\n".join(head + body + self._array_setter()) + "\n"
 
     def _check_macro_names(self):
         """Names declared by the model's snippets become plain C++ locals:
@@ -122,7 +123,8 @@ class CPUBackend(Backend):
             f"// backend: C++ ({'OpenMP over batch elements' if self.B > 1 else 'single thread'}), "
             f"precision: {self.precision}, batch size: {self.B}, dt: {self.model.dt}",
             "#include <cstdint>", "#include <cstring>", "#include <cmath>", "#include <cfloat>",
-            "#include <cstdio>", "#include <cassert>", "#include <algorithm>", "#include <chrono>",
+            "#include <cstdio>", "#include <algorithm>", "#include <chrono>",
+            "#include <type_traits>",
             f"typedef {scalar} scalar;",
             f"typedef {tp} timepoint;",
             "#define MG_HD",
@@ -132,9 +134,36 @@ class CPUBackend(Backend):
             "template<typename A> static inline A mg_abs(A a) { return (a < 0) ? -a : a; }",
             "",
             "static uint64_t mg_seed = 0;",
+            "// errors found by generated code (bits: see ERROR_* in backends/base.py); the",
+            "// step finishes and Python raises after the native call returns",
             "static int mg_error = 0;",
+            "static inline void mg_fail(int code) { __atomic_fetch_or(&mg_error, code, __ATOMIC_RELAXED); }",
             'extern "C" void mg_set_seed(uint64_t seed) { mg_seed = seed; }',
-            'extern "C" int mg_get_error() { const int e = mg_error; mg_error = 0; return e; }',
+            "// integer division and remainder: a zero divisor (or INT_MIN / -1) would trap",
+            "template<typename A, typename B> static inline auto mg_idiv(A a, B b) -> decltype(a / b) {",
+            "    typedef decltype(a / b) R;",
+            "    typedef typename std::make_unsigned<R>::type U;",
+            f"    if (b == 0) {{ mg_fail({ERROR_DIVISION}); return R(0); }}",
+            "    if (std::is_signed<R>::value && R(b) == R(-1)) { return (R)(U(0) - U(a)); }",
+            "    return a / b;",
+            "}",
+            "template<typename A, typename B> static inline auto mg_imod(A a, B b) -> decltype(a % b) {",
+            "    typedef decltype(a % b) R;",
+            f"    if (b == 0) {{ mg_fail({ERROR_DIVISION}); return R(0); }}",
+            "    if (std::is_signed<R>::value && R(b) == R(-1)) { return R(0); }",
+            "    return a % b;",
+            "}",
+            "template<typename A, typename B> static inline A& mg_idiv_assign(A& a, B b) { a = (A)mg_idiv(a, b); return a; }",
+            "template<typename A, typename B> static inline A& mg_imod_assign(A& a, B b) { a = (A)mg_imod(a, b); return a; }",
+            "// element i of an extra global parameter of n elements: outside it, the",
+            "// error is recorded and a dummy element is read or written instead",
+            "template<typename T, typename I> static inline T* mg_at(T* p, uint64_t n, I i) {",
+            "    if ((uint64_t)i < n) { return p + (uint64_t)i; }",
+            f"    mg_fail({ERROR_EGP_INDEX});",
+            "    static thread_local typename std::remove_const<T>::type dummy;",
+            "    dummy = 0;",
+            "    return &dummy;",
+            "}",
             "",
         ]
 
@@ -142,12 +171,23 @@ class CPUBackend(Backend):
         lines = ["// ---- arrays owned by Python (NumPy), bound by index ----"]
         for a in self.arrays:
             lines.append(f"static {a.ctype}* {a.c_name} = nullptr;  // {a.key[0]}.{a.key[1]}")
+        lines.append(f"static uint64_t mg_size[{max(len(self.arrays), 1)}] = {{0}};  "
+                     "// elements of each array")
+        lines.append('extern "C" int mg_get_error() { return __atomic_exchange_n(&mg_error, 0, '
+                     "__ATOMIC_RELAXED); }")
         lines.append('extern "C" void mg_set_array(unsigned int index, void* ptr) {')
         lines.append("    switch (index) {")
         for a in self.arrays:
             lines.append(f"    case {a.index}: {a.c_name} = ({a.ctype}*)ptr; break;")
         lines += ["    }", "}", ""]
         return lines
+
+    def _array_setter(self):
+        # after the hot code, so that it keeps its place (and speed) in the library
+        return ["// ---- called from Python: the number of elements of each array ----",
+                'extern "C" void mg_set_size(unsigned int index, uint64_t size) {',
+                f"    if (index < {len(self.arrays)}u) {{ mg_size[index] = size; }}",
+                "}", ""]
 
     # ------------------------------------------------------------------
     # neuron update
@@ -253,7 +293,13 @@ class CPUBackend(Backend):
                              f"_p_{spec.c_name}[{self._elem(v, 'id')}];")
         inner.append("scalar Isyn = 0;")
         for a in snippet.additional_input_vars:
-            inner.append(f"{a.type} {a.name} = {c_literal(a.init, a.type, self.precision)};")
+            try:
+                text = c_literal(a.init, a.type, self.precision)
+            except ModelError as e:
+                raise ModelError(f"neuron population '{ng.name}' (model "
+                                 f"'{snippet.class_name}'): initial value of the additional "
+                                 f"input variable '{a.name}': {e}") from None
+            inner.append(f"{a.type} {a.name} = {text};")
         inner += input_blocks
         if snippet.auto_refractory_required and thresh:
             inner.append(f"const bool _oldSpike = ({thresh});")
@@ -573,11 +619,15 @@ class CPUBackend(Backend):
                                               extra_names={"id_pre", "id_post"})
 
         def add_synapse(args):
+            checks = [f"id_post < {sg.trg.num_neurons}u"]
             parts = ["{", f"    const unsigned int id_post = {args[0]};"]
             if len(args) > 1 and weight == Weight.KERNEL:
                 parts.append(f"    const unsigned int id_kernel = {self._kernel_index(sg, args[1:])};")
-            parts += ["    " + l for l in init_lines + code]
-            parts.append("}")
+                checks.append(f"id_kernel < {self._kernel_elements(sg)}u")
+            parts += [f"    if (!({' && '.join(checks)})) {{ mg_fail({ERROR_SYNAPSE_INDEX}); }}",
+                      "    else {"]
+            parts += ["        " + l for l in init_lines + code]
+            parts += ["    }", "}"]
             return "\n".join(parts)
         env = self._conn_env(sg, add_synapse, "row")
         rows = self.renderer().statements(
@@ -594,14 +644,20 @@ class CPUBackend(Backend):
                              "init_toeplitz_connectivity(...)")
         snippet = ci.snippet
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
-        num_diag = snippet.calc_max_row_len_func(
-            npre, npost, derived_values(snippet, ci.params, self.model.dt))
+        from ..snippets import user_count
+        num_diag = user_count(snippet.calc_max_row_len_func(
+            npre, npost, derived_values(snippet, ci.params, self.model.dt)),
+            f"synapse population '{sg.name}': calc_max_row_len_func of "
+            f"'{snippet.class_name}'")
 
         def add_synapse(args):
             parts = ["{", f"    const unsigned int id_post = {args[0]};",
-                     f"    const unsigned int id_kernel = {self._kernel_index(sg, args[1:])};"]
-            parts += ["    " + l for l in code]
-            parts.append("}")
+                     f"    const unsigned int id_kernel = {self._kernel_index(sg, args[1:])};",
+                     f"    if (id_post >= {npost}u || id_kernel >= "
+                     f"{self._kernel_elements(sg)}u) {{ mg_fail({ERROR_SYNAPSE_INDEX}); }}",
+                     "    else {"]
+            parts += ["        " + l for l in code]
+            parts += ["    }", "}"]
             return "\n".join(parts)
 
         def for_each_synapse(rend, body, env, indent):
@@ -683,7 +739,7 @@ class CPUBackend(Backend):
         lines = ["// ==== one time step of one batch element ====",
                  "static void mg_step(unsigned int batch, uint64_t timestep, uint64_t step, "
                  "unsigned int rec_slot) {",
-                 f"    const timepoint t = (timepoint)((double)timestep * {m.dt!r});"]
+                 f"    const timepoint t = (timepoint)((double)timestep * {float(m.dt)!r});"]
         syn = [f"mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, step);"
                for sg in m.synapse_populations.values()]
         neu = [f"mg_neuron_update_{c_ident(ng.name)}(batch, t, timestep, step, rec_slot);"
@@ -803,16 +859,23 @@ class CPUBackend(Backend):
                                   f"+ _rowLength] = _value_{v.name};")
 
                 def add_synapse(args):
-                    parts = ["{", f"    if (_rowLength < {stride}u) {{",
-                             f"        const unsigned int id_post = {args[0]};",
-                             f"        {ind}[id_pre * {stride}u + _rowLength] = id_post;"]
+                    checks = [f"_idPost < {sg.trg.num_neurons}u"]
+                    parts = ["{", f"    const unsigned int _idPost = {args[0]};"]
                     if len(args) > 1:
-                        parts.append(f"        const unsigned int id_kernel = "
+                        parts.append(f"    const unsigned int _idKernel = "
                                      f"{self._kernel_index(sg, args[1:])};")
+                        checks.append(f"_idKernel < {self._kernel_elements(sg)}u")
+                    parts += [f"    if (!({' && '.join(checks)})) {{ "
+                              f"mg_fail({ERROR_SYNAPSE_INDEX}); }}",
+                              f"    else if (_rowLength < {stride}u) {{",
+                              "        const unsigned int id_post = _idPost;",
+                              f"        {ind}[id_pre * {stride}u + _rowLength] = id_post;"]
+                    if len(args) > 1:
+                        parts.append("        const unsigned int id_kernel = _idKernel;")
                         parts.append("        (void)id_kernel;")
                     parts += ["        " + l for l in inline]
                     parts += ["        _rowLength++;", "    }", "    else {",
-                              "        mg_error = 1;  // row longer than its padded stride",
+                              f"        mg_fail({ERROR_ROW});  // row longer than its padded stride",
                               "    }", "}"]
                     return "\n".join(parts)
                 env = self._conn_env(sg, add_synapse, "row")
@@ -882,7 +945,7 @@ class CPUBackend(Backend):
         m = self.model
         lines = ["// " + comment(f"==== custom update group '{group_name}' ===="),
                  f'extern "C" void mg_custom_update_{c_ident(group_name)}(uint64_t timestep) {{',
-                 f"    const timepoint t = (timepoint)((double)timestep * {m.dt!r});",
+                 f"    const timepoint t = (timepoint)((double)timestep * {float(m.dt)!r});",
                  "    (void)t;"]
         for cu in m.custom_updates.values():
             if cu.group_name == group_name:

@@ -17,6 +17,8 @@ with anything in the generated C++.
 import math
 import re
 
+import numpy as np
+
 from ..errors import CodeError
 from ..names import identifier_problem
 from ..types import NUMERIC_TYPES
@@ -330,6 +332,8 @@ class Renderer:
                 t = "float"
             else:
                 t = "int"
+            if op in ("/", "%") and _is_integer(ta) and _is_integer(tb):
+                return self._int_division(op, a, b, node.children[1], node.tok), t
             return f"{a} {op} {b}", t
         if k == "ternary":
             (c, tc), (a, ta), (b, tb) = (self._expr(x, env) for x in node.children)
@@ -352,6 +356,8 @@ class Renderer:
                 raise _err(f"operator '{op}' needs integer operands, but "
                            f"{'the variable' if not _is_integer(tt) else 'the value'} is "
                            "floating-point", node.tok)
+            if op in ("/=", "%=") and _is_integer(tt) and _is_integer(tv):
+                return self._int_division(op, target, value, node.children[1], node.tok), tt
             return f"{target} {op} {value}", tt
         if k in ("preinc", "postinc"):
             target, tt = self.lvalue(node.children[0], env, node.tok)
@@ -363,6 +369,25 @@ class Renderer:
         if k == "call":
             return self.call(node, env)
         raise _err(f"unsupported expression '{k}'", node.tok)
+
+    def _int_division(self, op, a, b, divisor, tok):
+        """Integer ``/`` and ``%`` (and ``/=``, ``%=``): a zero divisor (and
+        INT_MIN / -1) would trap and kill the process (SIGFPE), so unless the
+        divisor is a non-zero literal the division goes through a helper that
+        records the error (raised in Python after the step) instead."""
+        while divisor.kind == "paren":
+            divisor = divisor.children[0]
+        if divisor.kind == "number" and self._INT_LITERAL.match(divisor.text):
+            digits = self._INT_LITERAL.match(divisor.text).group(1)
+            value = int(digits, 16) if digits[:2].lower() == "0x" else \
+                int(digits, 8) if len(digits) > 1 and digits[0] == "0" else int(digits)
+            if value == 0:
+                raise _err(f"integer {'division' if op[0] == '/' else 'remainder'} by zero "
+                           f"('{op} 0')", tok)
+            return f"{a} {op} {b}"
+        helper = {"/": "mg_idiv", "%": "mg_imod", "/=": "mg_idiv_assign",
+                  "%=": "mg_imod_assign"}[op]
+        return f"{helper}(({a}), ({b}))" if op[-1] != "=" else f"{helper}({a}, ({b}))"
 
     _INT_LITERAL = re.compile(r"(0[xX][0-9a-fA-F]+|[0-9]+)([uUlL]*)\Z")
     _INT_SUFFIXES = {"": "", "u": "u", "l": "l", "ul": "ul", "lu": "ul", "ll": "ll",
@@ -415,6 +440,12 @@ class Renderer:
         if math.isinf(value) or abs(value) > limit:
             raise _err(f"floating-point literal '{text}' is out of range for "
                        f"{'float' if single else 'double'}", tok)
+        mantissa = re.split(r"[eE]", body)[0]
+        rounded = float(np.float32(value)) if single else value
+        if rounded == 0.0 and re.search(r"[1-9]", mantissa):
+            raise _err(f"floating-point literal '{text}' is too small for "
+                       f"{'float' if single else 'double'}: it would silently become 0",
+                       tok)
         out = body.lower()
         if out.startswith("."):
             out = "0" + out

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..neurons.input import Input
+from ..utils.data import batch_dataset
 from ..utils.names import explain_engine_names
 from ..utils.network import get_underlying_pop
 
@@ -204,6 +205,22 @@ class CompiledNetwork:
                                  f"{type(pop.neuron).__name__} neurons take no data; key "
                                  f"{arg} by an input population ("
                                  f"{', '.join(repr(n) for n in inputs) or 'none'})")
+
+    def _batch_xy(self, x, y):
+        """Check evaluate()'s ``x`` and ``y`` and split both into batches:
+        returns ``(x_batches, y_batches, number of examples)``."""
+        self._check_inputs(x, "x")
+        if not isinstance(y, Mapping):
+            raise TypeError(f"y must be a dict {{output population: labels}}, not "
+                            f"{type(y).__name__}")
+        self._check_outputs(y, "y")
+        x_size, y_size = dataset_size(x, "x"), dataset_size(y, "y")
+        if x_size != y_size:
+            raise RuntimeError(f"x has {x_size} examples but y has {y_size}: give one "
+                               "label (or target) per input example")
+        batch_size = self.genn_model.batch_size
+        return (batch_dataset(x, batch_size, x_size), batch_dataset(y, batch_size, y_size),
+                x_size)
 
     def _check_outputs(self, outputs, arg="y"):
         for key in outputs:

@@ -11,6 +11,7 @@ from ..genn import (CustomUpdateVarAccess, GeNNModel, SynapseMatrixType, VarAcce
                     create_postsynaptic_model, create_var_ref, create_weight_update_model,
                     init_postsynaptic, init_weight_update)
 from ..genn.code.tokenizer import tokenize
+from ..genn.model import ACCEPTED_PREFERENCES
 from ..utils.checks import (accepted_arguments, check_non_negative_int,
                             check_positive_finite, check_positive_int,
                             unknown_argument_error)
@@ -96,16 +97,6 @@ def _model_name(name, compiler):
     return f"{stem}_{sanitise(type(compiler).__name__) or 'Compiler'}"
 
 
-# Engine options (GeNNModel keyword arguments) assumed genuine when the engine
-# does not validate its preferences itself (pygenn preference names).
-_KNOWN_GENN_PREFERENCES = frozenset({
-    "backend", "time_precision", "num_threads", "device_select_method",
-    "manual_device_id", "block_size_select_method", "manual_block_sizes",
-    "optimize_code", "debug_code", "generate_line_info", "enable_bitmask_optimisations",
-    "automatic_copy", "generate_empty_state_push", "log_level", "genn_log_level",
-    "code_gen_log_level", "transpiler_log_level", "runtime_log_level",
-    "backend_log_level", "show_ptx_info", "enable_nccl_reductions"})
-
 # Keyword arguments users pass to a compiler that belong elsewhere
 _MISPLACED_HINTS = {
     "metrics": "metrics are chosen per call: compiled_net.evaluate(x, y, metrics=...)",
@@ -118,15 +109,6 @@ _MISPLACED_HINTS = {
     "timesteps": "InferenceCompiler calls it evaluate_timesteps",
     "seed": "the compilers call it rng_seed",
 }
-
-
-def _engine_preferences():
-    """The GeNNModel keyword arguments the engine accepts beyond its named
-    ones (its ``ACCEPTED_PREFERENCES``, or pygenn's list for an engine that
-    does not publish one)."""
-    from ..genn import model as engine_model
-    prefs = getattr(engine_model, "ACCEPTED_PREFERENCES", None)
-    return frozenset(_KNOWN_GENN_PREFERENCES if prefs is None else prefs)
 
 
 def _check_genn_kwargs(compiler, genn_kwargs):
@@ -148,11 +130,11 @@ def _check_genn_kwargs(compiler, genn_kwargs):
             owner, keys, accepted,
             f" (other keyword arguments are forwarded to the engine, GeNNModel, which "
             f"accepts {', '.join(engine_named)} and the pygenn preferences "
-            f"{', '.join(sorted(_engine_preferences()))}){reason}"
+            f"{', '.join(sorted(ACCEPTED_PREFERENCES))}){reason}"
             + ("; " + "; ".join(hints) if hints else ""))
 
     unknown = [k for k in genn_kwargs
-               if k not in engine_named and k not in _engine_preferences()]
+               if k not in engine_named and k not in ACCEPTED_PREFERENCES]
     if unknown:
         raise error(unknown)
     if genn_kwargs:

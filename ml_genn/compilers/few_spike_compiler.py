@@ -6,7 +6,6 @@ connections that skip layers are delayed so all inputs of a population
 arrive in the same presentation.
 """
 from collections import deque
-from collections.abc import Mapping
 
 import numpy as np
 
@@ -37,17 +36,7 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
     def evaluate(self, x: dict, y: dict, metrics="sparse_categorical_accuracy",
                  callbacks=None):
         self._check_loaded("evaluate()")
-        self._check_inputs(x, "x")
-        if not isinstance(y, Mapping):
-            raise TypeError(f"y must be a dict {{output population: labels}}, not "
-                            f"{type(y).__name__}")
-        self._check_outputs(y, "y")
-        x_size, y_size = dataset_size(x, "x"), dataset_size(y, "y")
-        if x_size != y_size:
-            raise RuntimeError(f"x has {x_size} examples but y has {y_size}: give one "
-                               "label (or target) per input example")
-        x_batches = batch_dataset(x, self.genn_model.batch_size, x_size)
-        y_batches = batch_dataset(y, self.genn_model.batch_size, y_size)
+        x_batches, y_batches, x_size = self._batch_xy(x, y)
         inputs, outputs = list(x.keys()), list(y.keys())
         data = ((list(bx.values()), list(by.values())) for bx, by in zip(x_batches, y_batches))
         return self.evaluate_batch_iter(inputs, outputs, data, len(x_batches), metrics,

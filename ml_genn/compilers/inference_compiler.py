@@ -49,17 +49,7 @@ class CompiledInferenceNetwork(CompiledNetwork):
                  callbacks=None):
         """Evaluate on data: returns ``(metrics, callback_data)``."""
         self._check_loaded("evaluate()")
-        self._check_inputs(x, "x")
-        if not isinstance(y, Mapping):
-            raise TypeError(f"y must be a dict {{output population: labels}}, not "
-                            f"{type(y).__name__}")
-        self._check_outputs(y, "y")
-        x_size, y_size = dataset_size(x, "x"), dataset_size(y, "y")
-        if x_size != y_size:
-            raise RuntimeError(f"x has {x_size} examples but y has {y_size}: give one "
-                               "label (or target) per input example")
-        x_batches = batch_dataset(x, self.genn_model.batch_size, x_size)
-        y_batches = batch_dataset(y, self.genn_model.batch_size, y_size)
+        x_batches, y_batches, x_size = self._batch_xy(x, y)
         return self.evaluate_batch_iter(list(x.keys()), list(y.keys()),
                                         zip(x_batches, y_batches), len(x_batches),
                                         metrics, callbacks, _dicts=True,

@@ -1,5 +1,6 @@
 """Argument checks shared by the API: clear errors naming the argument and the fix."""
 import inspect
+from difflib import get_close_matches
 import math
 from numbers import Integral, Real
 
@@ -48,12 +49,23 @@ def accepted_arguments(func, skip=("self",)):
 
 
 def unknown_argument_error(owner: str, unknown, accepted, hint: str = ""):
-    """A ``TypeError`` naming the unknown keyword arguments and the accepted ones."""
-    unknown = sorted(unknown)
-    plural = "s" if len(unknown) > 1 else ""
+    """A ``TypeError`` naming the unknown keyword arguments (each with the
+    closest accepted name, if any) and the accepted ones."""
+    accepted = list(accepted)
+    parts = []
+    for name in sorted(unknown, key=str):
+        close = get_close_matches(str(name), accepted, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    plural = "s" if len(parts) > 1 else ""
     return TypeError(f"{owner} got unexpected keyword argument{plural} "
-                     f"{', '.join(repr(u) for u in unknown)}; accepted arguments: "
+                     f"{', '.join(parts)}; accepted arguments: "
                      f"{', '.join(accepted) or 'none'}{hint}")
+
+
+def reject_unknown_kwargs(owner: str, kwargs, accepted):
+    """Raise :func:`unknown_argument_error` if ``kwargs`` is not empty."""
+    if kwargs:
+        raise unknown_argument_error(owner, kwargs, accepted)
 
 
 def check_no_more_kwargs(obj, kwargs, cls):

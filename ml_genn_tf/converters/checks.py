@@ -2,48 +2,11 @@
 it is made (in the constructor when possible) with the argument's name and
 the fix, never as a traceback from deep inside the conversion."""
 from difflib import get_close_matches
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 
 from .enum import InputType
-
-
-def reject_unknown_kwargs(owner: str, kwargs: dict, accepted):
-    """``TypeError`` naming every unknown keyword argument and the accepted
-    ones (with the closest accepted name as a hint)."""
-    if not kwargs:
-        return
-    accepted = list(accepted)
-    parts = []
-    for name in kwargs:
-        close = get_close_matches(str(name), accepted, n=1)
-        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    plural = "s" if len(parts) > 1 else ""
-    listed = ", ".join(accepted) if accepted else "none"
-    raise TypeError(f"{owner} got unexpected keyword argument{plural} {', '.join(parts)}; "
-                    f"accepted keyword arguments: {listed}")
-
-
-def check_positive_int(owner: str, name: str, value):
-    """A positive integer (not a bool, not a float such as 2.5 or 10.0)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r} "
-                         f"({type(value).__name__}); e.g. {name}=10")
-    if value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive integer (>= 1), got "
-                         f"{value!r}")
-    return int(value)
-
-
-def check_positive_finite(owner: str, name: str, value):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
-        raise ValueError(f"{owner}: {name} must be a positive number, got {value!r} "
-                         f"({type(value).__name__})")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive, finite number, got "
-                         f"{value!r}")
-    return float(value)
 
 
 def check_bool(owner: str, name: str, value):

@@ -58,7 +58,8 @@ from ml_genn.neurons import (BernoulliInput, BinarySpikeInput, IntegrateFire,
 from ml_genn.compilers import InferenceCompiler
 from ml_genn.utils.module import get_object
 
-from .checks import check_finite_data, reject_unknown_kwargs
+from ml_genn.utils.checks import reject_unknown_kwargs
+from .checks import check_finite_data
 from .enum import InputType
 
 __all__ = ["Converter", "SUPPORTED_LAYERS", "SUPPORTED_ACTIVATIONS",

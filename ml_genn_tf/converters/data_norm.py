@@ -1,6 +1,6 @@
 """Data-based threshold balancing (Diehl et al. 2015)."""
-from .checks import (check_bool, check_input_type, check_norm_data, check_positive_int,
-                     reject_unknown_kwargs)
+from ml_genn.utils.checks import check_positive_int, reject_unknown_kwargs
+from .checks import check_bool, check_input_type, check_norm_data
 from .converter import (Converter, create_rate_compiler, create_rate_input_neuron,
                         create_rate_neuron, norm_maxima)
 from .enum import InputType

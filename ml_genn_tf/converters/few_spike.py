@@ -4,8 +4,8 @@ import warnings
 from ml_genn.compilers import FewSpikeCompiler
 from ml_genn.neurons import FewSpikeRelu, FewSpikeReluInput
 
-from .checks import (check_bool, check_norm_data, check_positive_finite, check_positive_int,
-                     reject_unknown_kwargs)
+from ml_genn.utils.checks import check_positive_finite, check_positive_int, reject_unknown_kwargs
+from .checks import check_bool, check_norm_data
 from .converter import Converter, check_compiler_kwargs, norm_maxima
 
 

@@ -1,6 +1,6 @@
 """Rate-coding conversion without normalisation."""
-from .checks import (check_bool, check_input_type, check_positive_int,
-                     reject_unknown_kwargs)
+from ml_genn.utils.checks import check_positive_int, reject_unknown_kwargs
+from .checks import check_bool, check_input_type
 from .converter import (Converter, create_rate_compiler, create_rate_input_neuron,
                         create_rate_neuron)
 from .enum import InputType

@@ -10,7 +10,8 @@ from ml_genn.neurons import Input, IntegrateFire
 from ml_genn.utils.network import get_network_dag, get_underlying_pop
 from ml_genn.utils.value import is_value_array, is_value_constant
 
-from .checks import check_norm_data, check_positive_finite, check_positive_int
+from ml_genn.utils.checks import check_positive_finite, check_positive_int
+from .checks import check_norm_data
 from .converter import _BiasMixin, iter_norm_batches
 
 _NO_INPUT = -3.0e38

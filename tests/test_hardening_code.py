@@ -484,3 +484,13 @@ def test_literals_that_underflow_to_zero(code, message):
 def test_small_and_zero_literals_that_are_fine():
     src = _renders("V = 0.0e-999; V = 1e-40f; V = 1e-300d; V = 0e5;")
     assert "1e-40f" in src and "1e-300" in src
+
+
+def test_long_else_if_chain_names_the_limit():
+    from ml_genn.genn.code.parser import MAX_NESTING, parse_statements
+    chain = " else ".join(f"if (x == {i}) {{ y = {i}; }}" for i in range(MAX_NESTING + 5))
+    with pytest.raises(CodeError, match=r"nested too deeply.*each 'else if' of a chain "
+                                        r"counts as one level"):
+        parse_statements(chain)
+    short = " else ".join(f"if (x == {i}) {{ y = {i}; }}" for i in range(MAX_NESTING - 5))
+    assert parse_statements(short).children

@@ -57,7 +57,8 @@ class Parser:
         self.nesting += 1
         if self.nesting > MAX_NESTING:
             self.error(f"the code is nested too deeply (more than {MAX_NESTING} levels of "
-                       "brackets, blocks or unary operators)")
+                       "brackets, blocks, nested statements or unary operators; each "
+                       "'else if' of a chain counts as one level); split it up")
 
     def _leave(self):
         self.nesting -= 1

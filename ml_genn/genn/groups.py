@@ -539,25 +539,20 @@ class CustomUpdate(Group):
                     [r.name for r in snippet.extra_global_param_refs], self.egp_refs,
                     "extra global parameter reference")
         from .references import EGPRef, VarRef
-        for ref_name, ref in self.var_refs.items():
-            if not isinstance(ref, VarRef):
-                raise ModelError(f"custom update '{name}': variable reference '{ref_name}' "
-                                 f"must come from create_var_ref(...), create_wu_var_ref(...), "
-                                 f"create_psm_var_ref(...) or create_out_post_var_ref(...), "
-                                 f"got {type(ref).__name__}")
-            if getattr(ref.group, "genn_model", None) is not model:
-                raise ModelError(f"custom update '{name}': variable reference '{ref_name}' "
-                                 f"points at '{ref.group.name}', which belongs to another "
-                                 f"model, not to '{model.model_name}'")
-        for ref_name, ref in self.egp_refs.items():
-            if not isinstance(ref, EGPRef):
-                raise ModelError(f"custom update '{name}': extra global parameter reference "
-                                 f"'{ref_name}' must come from create_egp_ref(...), got "
-                                 f"{type(ref).__name__}")
-            if getattr(ref.group, "genn_model", None) is not model:
-                raise ModelError(f"custom update '{name}': extra global parameter reference "
-                                 f"'{ref_name}' points at '{ref.group.name}', which belongs "
-                                 f"to another model, not to '{model.model_name}'")
+        for refs, cls, what, makers in (
+                (self.var_refs, VarRef, "variable reference",
+                 "create_var_ref(...), create_wu_var_ref(...), create_psm_var_ref(...) or "
+                 "create_out_post_var_ref(...)"),
+                (self.egp_refs, EGPRef, "extra global parameter reference",
+                 "create_egp_ref(...)")):
+            for ref_name, ref in refs.items():
+                if not isinstance(ref, cls):
+                    raise ModelError(f"custom update '{name}': {what} '{ref_name}' must come "
+                                     f"from {makers}, got {type(ref).__name__}")
+                if getattr(ref.group, "genn_model", None) is not model:
+                    raise ModelError(f"custom update '{name}': {what} '{ref_name}' points at "
+                                     f"'{ref.group.name}', which belongs to another model, "
+                                     f"not to '{model.model_name}'")
 
         def describe(size):
             return f"the synapses of '{size[1]}'" if isinstance(size, tuple) else \

@@ -428,6 +428,40 @@ def test_num_threads_minus_one_means_all_cores(cache):
         model.run(1)
 
 
+@pytest.mark.parametrize("env, num_threads, batch_size, expected", [
+    ("1", None, 4, 1),             # OMP_NUM_THREADS is honoured ...
+    ("3,2", -1, 4, 3),             # ... its first value, as OpenMP reads it
+    ("8", None, 2, 2),             # never more threads than batch elements
+    ("1", 2, 4, 2),                # an explicit num_threads wins
+    (None, None, 64, "cores"),     # unset: every available core
+])
+def test_thread_count_honours_omp_num_threads(cache, monkeypatch, env, num_threads,
+                                              batch_size, expected):
+    from ml_genn.genn.model import _available_cores
+    if env is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", env)
+    model, pop = counter_model("omp_threads", batch_size=batch_size, num_threads=num_threads)
+    model.build()
+    model.load(num_recording_timesteps=4)
+    seen = []
+    native = model._run_fn
+    model._run_fn = lambda counters, n, num_rec, threads: (seen.append(threads),
+                                                          native(counters, n, num_rec, threads))
+    model.run(4)
+    want = min(_available_cores(), batch_size) if expected == "cores" else expected
+    assert seen and set(seen) == {want}
+    np.testing.assert_array_equal(pop.vars["count"].view, 4.0)
+
+
+def test_bad_omp_num_threads_warns_and_uses_all_cores(cache, monkeypatch):
+    from ml_genn.genn.model import _available_cores, _default_threads
+    monkeypatch.setenv("OMP_NUM_THREADS", "lots")
+    with pytest.warns(RuntimeWarning, match=r"OMP_NUM_THREADS='lots' is not a thread count"):
+        assert _default_threads() == _available_cores()
+
+
 @pytest.mark.parametrize("n_rec", [True, 2 ** 32, -1, 2.0])
 def test_bad_num_recording_timesteps(cache, n_rec):
     model, _ = counter_model("bad_rec", n=4)

@@ -6,6 +6,7 @@ import os
 import stat
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -25,6 +26,19 @@ def _available_cores():
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:           # not on Linux
         return os.cpu_count() or 1
+
+
+def _default_threads():
+    """Threads when ``num_threads`` is None or -1: ``OMP_NUM_THREADS`` if set
+    (its first value, as OpenMP reads it), else every available core."""
+    text = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if text:
+        if text.isdigit() and 1 <= int(text) <= MAX_THREADS:
+            return int(text)
+        warnings.warn(f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']!r} is not a thread "
+                      f"count in 1..{MAX_THREADS}; using all {_available_cores()} available "
+                      "cores", RuntimeWarning, stacklevel=3)
+    return _available_cores()
 
 
 def _physical_memory():
@@ -87,7 +101,8 @@ class GeNNModel:
 
     ``backend``: ``None``/"cpu" (C++, works everywhere) or "cuda".
     ``num_threads``: OpenMP threads for batched runs: ``None`` or ``-1`` use
-    all cores available to the process, otherwise an integer in 1..1024
+    ``OMP_NUM_THREADS`` when it is set, else all cores available to the
+    process (its CPU affinity); otherwise an integer in 1..1024
     (0, other negative numbers, bools and non-integers raise ``ModelError``).
 
     ``**preferences``: only pygenn 5's keyword arguments and backend
@@ -609,7 +624,7 @@ class GeNNModel:
                                  "counter")
             if n_steps == 0:
                 return
-            threads = min(_check_num_threads(self.num_threads) or _available_cores(),
+            threads = min(_check_num_threads(self.num_threads) or _default_threads(),
                           self.batch_size)   # never more threads than batch elements
             from .runtime import check_before_run
             check_before_run(self)

@@ -6,6 +6,7 @@ requested steps; no barrier per step, and results cannot depend on the
 number of threads.
 """
 import os
+from contextlib import ExitStack
 
 from ..code import Function, Value
 from ..code.environment import Local
@@ -16,6 +17,7 @@ from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as W
                      VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
 from ..names import comment
+from .writer import CodeWriter
 from .base import (ERROR_DIVISION, ERROR_EGP_INDEX, ERROR_ROW, ERROR_SYNAPSE_INDEX, IDX,
                    INDENT, Backend, c_ident, c_literal, expand_multiline, indent, writable)
 
@@ -736,48 +738,49 @@ class CPUBackend(Backend):
     # ------------------------------------------------------------------
     def _step_and_run(self):
         m = self.model
-        lines = ["// ==== one time step of one batch element ====",
-                 "static void mg_step(unsigned int batch, uint64_t timestep, uint64_t step, "
-                 "unsigned int rec_slot) {",
-                 f"    const timepoint t = (timepoint)((double)timestep * {float(m.dt)!r});"]
-        syn = [f"mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, step);"
-               for sg in m.synapse_populations.values()]
-        neu = [f"mg_neuron_update_{c_ident(ng.name)}(batch, t, timestep, step, rec_slot);"
-               for ng in m.neuron_populations.values()]
-        if m.timing_enabled:
-            timers = self._array_name("<model>", "timers")
-            lines.append("    const auto _t0 = std::chrono::steady_clock::now();")
-            lines += indent(syn, 1)
-            lines.append("    const auto _t1 = std::chrono::steady_clock::now();")
-            lines += indent(neu, 1)
-            lines += ["    const auto _t2 = std::chrono::steady_clock::now();",
-                      f"    {timers}[2 * batch] += std::chrono::duration<double>(_t1 - _t0).count();",
-                      f"    {timers}[2 * batch + 1] += std::chrono::duration<double>(_t2 - _t1).count();"]
-        else:
-            lines += indent(syn + neu, 1)
-        lines += ["}", "",
-                  "// Run n_steps steps.  counters[0] (timestep) gives t and the recording slot",
-                  "// (timestep % num_rec); counters[1] (step) counts every step since load() and",
-                  "// is never reset: it indexes the spike queues and delay rings and keys the",
-                  "// random streams.  Both are advanced here, when the steps have run, so the",
-                  "// caller's bookkeeping is right however the call returns to Python.",
-                  'extern "C" void mg_run(uint64_t* counters, uint64_t n_steps, '
-                  "uint64_t num_rec, int num_threads) {",
-                  "    const uint64_t timestep = counters[0], step = counters[1];"]
-        if self.B > 1:
-            lines.append("    #pragma omp parallel for schedule(static) num_threads(num_threads)")
-        else:
-            lines.append("    (void)num_threads;")
-        lines += [f"    for (int batch = 0; batch < {self.B}; batch++) {{",
-                  "        for (uint64_t s = 0; s < n_steps; s++) {",
-                  "            const uint64_t ts = timestep + s;",
-                  "            mg_step((unsigned int)batch, ts, step + s, "
-                  "num_rec ? (unsigned int)(ts % num_rec) : 0u);",
-                  "        }", "    }",
-                  "    counters[0] = timestep + n_steps;",
-                  "    counters[1] = step + n_steps;",
-                  "}", ""]
-        return lines
+        w = CodeWriter()
+        w.line("// ==== one time step of one batch element ====")
+        with w.block("static void mg_step(unsigned int batch, uint64_t timestep, uint64_t step, "
+                     "unsigned int rec_slot)"):
+            w.line(f"const timepoint t = (timepoint)((double)timestep * {float(m.dt)!r});")
+            syn = [f"mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, step);"
+                   for sg in m.synapse_populations.values()]
+            neu = [f"mg_neuron_update_{c_ident(ng.name)}(batch, t, timestep, step, rec_slot);"
+                   for ng in m.neuron_populations.values()]
+            if m.timing_enabled:
+                timers = self._array_name("<model>", "timers")
+                w.line("const auto _t0 = std::chrono::steady_clock::now();")
+                w.lines(syn)
+                w.line("const auto _t1 = std::chrono::steady_clock::now();")
+                w.lines(neu)
+                w.line("const auto _t2 = std::chrono::steady_clock::now();")
+                w.line(f"{timers}[2 * batch] += std::chrono::duration<double>(_t1 - _t0).count();")
+                w.line(f"{timers}[2 * batch + 1] += "
+                       "std::chrono::duration<double>(_t2 - _t1).count();")
+            else:
+                w.lines(syn + neu)
+        w.line()
+        w.lines(["// Run n_steps steps.  counters[0] (timestep) gives t and the recording slot",
+                 "// (timestep % num_rec); counters[1] (step) counts every step since load() and",
+                 "// is never reset: it indexes the spike queues and delay rings and keys the",
+                 "// random streams.  Both are advanced here, when the steps have run, so the",
+                 "// caller's bookkeeping is right however the call returns to Python."])
+        with w.block('extern "C" void mg_run(uint64_t* counters, uint64_t n_steps, '
+                     "uint64_t num_rec, int num_threads)"):
+            w.line("const uint64_t timestep = counters[0], step = counters[1];")
+            if self.B > 1:
+                w.line("#pragma omp parallel for schedule(static) num_threads(num_threads)")
+            else:
+                w.line("(void)num_threads;")
+            with w.block(f"for (int batch = 0; batch < {self.B}; batch++)"):
+                with w.block("for (uint64_t s = 0; s < n_steps; s++)"):
+                    w.line("const uint64_t ts = timestep + s;")
+                    w.line("mg_step((unsigned int)batch, ts, step + s, "
+                           "num_rec ? (unsigned int)(ts % num_rec) : 0u);")
+            w.line("counters[0] = timestep + n_steps;")
+            w.line("counters[1] = step + n_steps;")
+        w.line()
+        return w.result()
 
     # ------------------------------------------------------------------
     # initialisation
@@ -787,26 +790,22 @@ class CPUBackend(Backend):
         batched = spec.size > count
         n = count
         stream = self.stream("init", group.name, spec.key[1])
-        lines = ["// " + comment(f"initialise '{group.name}.{var.name}' "
-                                 f"({var.init.snippet.class_name})")]
-        body = [f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {stream}u, "
-                f"{'batch * ' + str(n) + 'u + ' if batched else ''}id, 0);",
-                f"{spec.ctype} _value;"]
-        body += self._var_init_code(group, var, "_value", "neuron")
-        body.append(f"{spec.c_name}[{'batch * ' + str(n) + 'u + ' if batched else ''}id] = _value;")
-        loop = [f"for (unsigned int id = 0; id < {n}u; id++) {{"] + indent(body, 1) + ["}"]
-        if batched:
-            loop = [f"for (unsigned int batch = 0; batch < {spec.size // n}u; batch++) {{"] + \
-                indent(loop, 1) + ["}"]
-        return lines + loop
+        element = f"{'batch * ' + str(n) + 'u + ' if batched else ''}id"
+        w = CodeWriter()
+        w.comment(f"initialise '{group.name}.{var.name}' ({var.init.snippet.class_name})")
+        with ExitStack() as scopes:
+            if batched:
+                scopes.enter_context(
+                    w.block(f"for (unsigned int batch = 0; batch < {spec.size // n}u; batch++)"))
+            scopes.enter_context(w.block(f"for (unsigned int id = 0; id < {n}u; id++)"))
+            w.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {stream}u, {element}, 0);")
+            w.line(f"{spec.ctype} _value;")
+            w.lines(self._var_init_code(group, var, "_value", "neuron"))
+            w.line(f"{spec.c_name}[{element}] = _value;")
+        return w.result()
 
     def _init(self):
         m = self.model
-        lines = ["// ==== initialisation of variables and connectivity from snippets ====",
-                 "// build_connectivity[i]: build synapse population i's connectivity from its",
-                 "// snippet (0 when it was given with set_sparse_connections)",
-                 'extern "C" void mg_init(const uint8_t* build_connectivity) {']
-        body = []
         sources = []
         for ng in m.neuron_populations.values():
             sources += [(ng, v, ng.name, v.name, ng.num_neurons) for v in ng.vars.values()]
@@ -822,15 +821,20 @@ class CPUBackend(Backend):
                         for v in sg.pre_vars.values()]
             sources += [(sg, v, sg.name, "post_" + v.name, sg.trg.num_neurons)
                         for v in sg.post_vars.values()]
-        for group, v, gname, field, count in sources:
-            if isinstance(v.init, VarInit) and not is_constant(v.init):
-                spec = self._spec(gname, field)
-                count = spec.size if spec.size < count else count
-                body += self._init_var_loop(group, v, spec, count)
-        for i, sg in enumerate(m.synapse_populations.values()):
-            body += self._init_synapses(sg, i)
-        lines += indent(body, 1) + ["}", ""]
-        return lines
+        w = CodeWriter()
+        w.lines(["// ==== initialisation of variables and connectivity from snippets ====",
+                 "// build_connectivity[i]: build synapse population i's connectivity from its",
+                 "// snippet (0 when it was given with set_sparse_connections)"])
+        with w.block('extern "C" void mg_init(const uint8_t* build_connectivity)'):
+            for group, v, gname, field, count in sources:
+                if isinstance(v.init, VarInit) and not is_constant(v.init):
+                    spec = self._spec(gname, field)
+                    count = spec.size if spec.size < count else count
+                    w.lines(self._init_var_loop(group, v, spec, count))
+            for i, sg in enumerate(m.synapse_populations.values()):
+                w.lines(self._init_synapses(sg, i))
+        w.line()
+        return w.result()
 
     def _init_synapses(self, sg, index):
         conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight

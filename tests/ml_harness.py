@@ -29,13 +29,13 @@ class Harness:
 
     def add(self, key, neuron_model, n, current=True, record_spikes=False):
         """Add a utils.model.NeuronModel as population ``key`` of n neurons."""
-        (model, params, dynamic, var_vals, egp_vals,
-         var_egp_vals) = neuron_model.process()
-        assert not dynamic and not var_egp_vals
-        model = {k: v for k, v in model.items() if k != "negative_threshold_condition_code"}
+        p = neuron_model.process()
+        assert not p.dynamic_param_names and not p.var_egp_vals
+        model = {k: v for k, v in p.model.items()
+                 if k != "negative_threshold_condition_code"}
         ng = self.genn.add_neuron_population(key, n, create_neuron_model(f"M{key}", **model),
-                                             params, var_vals)
-        for name, value in egp_vals.items():
+                                             p.constant_param_vals, p.var_vals)
+        for name, value in p.egp_vals.items():
             ng.extra_global_params[name].set_init_values(value)
         ng.spike_recording_enabled = record_spikes
         if current:
@@ -47,12 +47,13 @@ class Harness:
 
     def connect(self, key, pre, post, weights, synapse_model):
         """Dense StaticPulse connection with a utils.model.SynapseModel."""
-        (ps_model, ps_params, _, ps_vars, _, _, ps_refs) = synapse_model.process()
-        psm = create_postsynaptic_model(f"PS{key}", **ps_model)
+        ps = synapse_model.process()
+        psm = create_postsynaptic_model(f"PS{key}", **ps.model)
         return self.genn.add_synapse_population(
             key, "DENSE", self.pops[pre], self.pops[post],
             init_weight_update("StaticPulse", {}, {"g": np.ravel(weights)}),
-            init_postsynaptic(psm, ps_params, ps_vars, ps_refs))
+            init_postsynaptic(psm, ps.constant_param_vals, ps.var_vals,
+                              ps.neuron_var_refs))
 
     def load(self, num_recording_timesteps=None):
         self.genn.build()

@@ -177,11 +177,11 @@ def test_mse_loss_set_target():
 # losses: generated code runs in the engine
 # ---------------------------------------------------------------------------
 def _add_neuron(genn_model, name, n, model):
-    (mdict, params, dynamic, var_vals, egp_vals, var_egp_vals) = model.process()
+    p = model.process()
     pop = genn_model.add_neuron_population(name, n, create_neuron_model(name + "Model",
-                                                                        **mdict),
-                                           params, var_vals)
-    for k, v in egp_vals.items():
+                                                                        **p.model),
+                                           p.constant_param_vals, p.var_vals)
+    for k, v in p.egp_vals.items():
         pop.extra_global_params[k].set_init_values(v)
     return pop
 
@@ -292,11 +292,13 @@ def test_adam_in_engine_matches_numpy():
     for name, (t, g), zero, clamp in [("Plain", ("Theta", "Grad"), False, None),
                                       ("Zero", ("Theta2", "Grad2"), True, (-0.2, 0.3))]:
         model = adam.get_model(create_var_ref(pop, g), create_var_ref(pop, t), zero, clamp)
-        (mdict, params, dynamic, var_vals, _, _, var_refs, egp_refs) = model.process()
+        pm = model.process()
         cu = genn_model.add_custom_update(name, "Learn",
-                                          create_custom_update_model(name + "Adam", **mdict),
-                                          params, var_vals, var_refs, egp_refs)
-        for p in dynamic:
+                                          create_custom_update_model(name + "Adam",
+                                                                     **pm.model),
+                                          pm.constant_param_vals, pm.var_vals, pm.var_refs,
+                                          pm.egp_refs)
+        for p in pm.dynamic_param_names:
             cu.set_param_dynamic(p)
         cus.append(cu)
     genn_model.build()

@@ -690,7 +690,7 @@ def test_model_values_and_egp_sizes():
     np.testing.assert_array_equal(lif.param_vals["Vthresh"], [1.0, 2.0])
     assert lif.param_vals["TauRefrac"] == 3.0 and lif.var_vals["RefracTime"] == 0.0
     processed = lif.process()
-    assert "Vthresh" in processed[3] and "Vthresh" not in processed[1]
+    assert "Vthresh" in processed.var_vals and "Vthresh" not in processed.constant_param_vals
     alif = model_of(AdaptiveLeakyIntegrateFire(tau_adapt=100.0, beta=0.5), dt=2.0)
     np.testing.assert_allclose(alif.param_vals["Rho"], np.exp(-0.02))
     assert alif.param_vals["Beta"] == 0.5

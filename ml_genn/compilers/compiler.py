@@ -15,7 +15,9 @@ from ..genn.model import ACCEPTED_PREFERENCES
 from ..utils.checks import (accepted_arguments, check_non_negative_int,
                             check_positive_finite, check_positive_int,
                             unknown_argument_error)
-from ..utils.model import CustomUpdateModel, WeightUpdateModel
+from ..utils.model import (CustomUpdateModel, ProcessedCustomUpdateModel, ProcessedModel,
+                           ProcessedSynapseModel, ProcessedWeightUpdateModel,
+                           WeightUpdateModel)
 from ..utils.names import GeNNNames, add_note, is_plain_identifier, sanitise
 from ..utils.value import is_value_array, is_value_constant
 from .compiled_network import CompiledNetwork
@@ -261,20 +263,21 @@ class Compiler:
             neuron_model = pop.neuron.get_model(pop, self.dt, self.batch_size)
             source_models[pop] = neuron_model
             model = self.build_neuron_model(pop, neuron_model, compile_state)
-            (model_dict, params, dynamic, var_vals, egp_vals,
-             var_egp_vals) = model.process()
+            nm = ProcessedModel.coerce(model.process())
             genn_name = genn_names.get("pop", pop.name)
             try:
                 genn_pop = genn_model.add_neuron_population(
                     genn_name, int(np.prod(pop.shape)),
-                    create_neuron_model("NeuronModel", **model_dict), params, var_vals)
+                    create_neuron_model("NeuronModel", **nm.model), nm.constant_param_vals,
+                    nm.var_vals)
             except Exception as e:
                 add_note(e, f"(engine name {genn_name!r} is the ml_genn population named "
                             f"{pop.name!r})")
                 raise
             genn_pop.spike_recording_enabled = pop.record_spikes
             genn_pop.spike_event_recording_enabled = pop.record_spike_events
-            _set_dynamic_and_egps(genn_pop, dynamic, egp_vals, var_egp_vals)
+            _set_dynamic_and_egps(genn_pop, nm.dynamic_param_names, nm.egp_vals,
+                                  nm.var_egp_vals)
             neuron_populations[pop] = genn_pop
         # build_weight_update_model looks at source models (negative spikes)
         self._source_models = source_models
@@ -285,23 +288,23 @@ class Compiler:
                 syn_model = self.build_synapse_model(
                     conn, conn.synapse.get_model(conn, self.dt, self.batch_size),
                     compile_state)
-                (ps_dict, ps_params, ps_dynamic, ps_vars, ps_egps, ps_var_egps,
-                 ps_refs) = syn_model.process()
-                psm = create_postsynaptic_model("PostsynapticModel", **ps_dict)
+                ps = ProcessedSynapseModel.coerce(syn_model.process())
+                psm = create_postsynaptic_model("PostsynapticModel", **ps.model)
                 snippet = conn.connectivity.get_snippet(conn, self.supported_matrix_type)
                 wum = self.build_weight_update_model(conn, snippet, compile_state)
-                (wu_dict, wu_params, wu_dynamic, wu_vars, wu_egps, wu_var_egps, pre_vars,
-                 post_vars, pre_refs, post_refs) = wum.process()
+                wu = ProcessedWeightUpdateModel.coerce(wum.process())
                 genn_name = genn_names.get("conn", conn.name)
                 try:
                     genn_syn = genn_model.add_synapse_population(
                         genn_name, snippet.matrix_type, neuron_populations[src],
                         neuron_populations[trg],
                         init_weight_update(create_weight_update_model("WeightUpdateModel",
-                                                                      **wu_dict),
-                                           wu_params, wu_vars, pre_vars, post_vars,
-                                           pre_refs, post_refs),
-                        init_postsynaptic(psm, ps_params, ps_vars, ps_refs),
+                                                                      **wu.model),
+                                           wu.constant_param_vals, wu.var_vals,
+                                           wu.pre_var_vals, wu.post_var_vals,
+                                           wu.pre_neuron_var_refs, wu.post_neuron_var_refs),
+                        init_postsynaptic(psm, ps.constant_param_vals, ps.var_vals,
+                                          ps.neuron_var_refs),
                         snippet.snippet)
                 except Exception as e:
                     add_note(e, f"(engine name {genn_name!r} is the ml_genn connection "
@@ -310,8 +313,9 @@ class Compiler:
                 self.apply_delay(genn_syn, conn, snippet.delay, compile_state)
                 if snippet.pre_ind is not None:
                     genn_syn.set_sparse_connections(snippet.pre_ind, snippet.post_ind)
-                _set_dynamic_and_egps(genn_syn, wu_dynamic, wu_egps, wu_var_egps)
-                for p in ps_dynamic:
+                _set_dynamic_and_egps(genn_syn, wu.dynamic_param_names, wu.egp_vals,
+                                      wu.var_egp_vals)
+                for p in ps.dynamic_param_names:
                     genn_syn.set_ps_param_dynamic(p)
                 connection_populations[conn] = genn_syn
         finally:
@@ -373,12 +377,12 @@ def add_custom_update(genn_model, model, group, name):
         while name in genn_model.custom_updates:
             name = f"{base}_{n}"
             n += 1
-    (cu_dict, params, dynamic, var_vals, egp_vals, var_egp_vals, var_refs,
-     egp_refs) = model.process()
+    p = ProcessedCustomUpdateModel.coerce(model.process())
     cu = genn_model.add_custom_update(name, group,
-                                      create_custom_update_model("CustomUpdate", **cu_dict),
-                                      params, var_vals, var_refs, egp_refs)
-    _set_dynamic_and_egps(cu, dynamic, egp_vals, var_egp_vals)
+                                      create_custom_update_model("CustomUpdate", **p.model),
+                                      p.constant_param_vals, p.var_vals, p.var_refs,
+                                      p.egp_refs)
+    _set_dynamic_and_egps(cu, p.dynamic_param_names, p.egp_vals, p.var_egp_vals)
     return cu
 
 

@@ -2,10 +2,12 @@
 
 Neuron, synapse and readout classes build these objects; compilers edit
 them (append code, add variables, turn parameters into variables) and
-``process()`` hands plain data to the engine.
+``process()`` hands plain data to the engine (a ``Processed*`` dataclass).
 """
 from copy import deepcopy
+from dataclasses import dataclass, fields
 from textwrap import dedent
+from typing import Any, Dict, Set
 
 import numpy as np
 
@@ -16,6 +18,115 @@ from .value import get_values, is_value_array, is_value_constant, is_value_initi
 
 def _access_is_read_write(access):
     return access is None or bool(int(access) & int(VarAccessModeAttribute.READ_WRITE))
+
+
+# -- what process() returns ---------------------------------------------
+@dataclass(frozen=True)
+class ProcessedModel:
+    """What :meth:`Model.process` (and :meth:`NeuronModel.process`) returns:
+    plain data ready for the engine.
+
+    Read the fields by name. Iterating (and indexing, ``len``, ``+`` with a
+    tuple) yields the fields in the order of the positional tuple that
+    ``process()`` returned before; that exists only so that code written
+    for upstream mlGeNN, ``(model, params, ...) = m.process()``, keeps
+    working.
+    """
+    #: deep copy of the model dict, with non-constant parameters moved
+    #: into ``vars`` as read-only variables
+    model: Dict[str, Any]
+    #: name -> value of every parameter whose value is a single number
+    constant_param_vals: Dict[str, Any]
+    #: names of the parameters that may change after the model is built
+    dynamic_param_names: Set[str]
+    #: name -> engine value (number, flat array or ``init_var`` object) of
+    #: every variable, including those made from non-constant parameters
+    var_vals: Dict[str, Any]
+    #: name -> value of every extra global parameter
+    egp_vals: Dict[str, Any]
+    #: variable name -> {EGP name: value} for initializer variables
+    var_egp_vals: Dict[str, Dict[str, Any]]
+
+    # -- compatibility with the old positional tuple only ----------------
+    def _as_tuple(self):
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def __iter__(self):
+        """The fields in the old tuple order (compatibility only)."""
+        return iter(self._as_tuple())
+
+    def __len__(self):
+        return len(fields(self))
+
+    def __getitem__(self, index):
+        """``processed[3]`` as on the old tuple (compatibility only)."""
+        return self._as_tuple()[index]
+
+    def __add__(self, other):
+        """``super().process() + (extra,)`` in user subclasses written for
+        upstream mlGeNN: gives the old plain tuple (compatibility only)."""
+        if isinstance(other, tuple):
+            return self._as_tuple() + other
+        return NotImplemented
+
+    def _base_fields(self):
+        return {f.name: getattr(self, f.name) for f in fields(ProcessedModel)}
+
+    @classmethod
+    def coerce(cls, processed):
+        """``processed`` as a ``cls``: returned as it is when it already is
+        one; built from the old positional tuple otherwise, as returned by a
+        user subclass whose ``process()`` was written for upstream mlGeNN
+        (compatibility only)."""
+        if isinstance(processed, cls):
+            return processed
+        return cls(*processed)
+
+
+@dataclass(frozen=True)
+class ProcessedSynapseModel(ProcessedModel):
+    """What :meth:`SynapseModel.process` returns (postsynaptic model)."""
+    #: reference name -> postsynaptic neuron variable name
+    neuron_var_refs: Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProcessedWeightUpdateModel(ProcessedModel):
+    """What :meth:`WeightUpdateModel.process` returns."""
+    #: name -> engine value of every presynaptic variable
+    pre_var_vals: Dict[str, Any]
+    #: name -> engine value of every postsynaptic variable
+    post_var_vals: Dict[str, Any]
+    #: reference name -> presynaptic neuron variable name
+    pre_neuron_var_refs: Dict[str, Any]
+    #: reference name -> postsynaptic neuron variable name
+    post_neuron_var_refs: Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProcessedCustomUpdateModel(ProcessedModel):
+    """What :meth:`CustomUpdateModel.process` returns."""
+    #: reference name -> variable reference
+    var_refs: Dict[str, Any]
+    #: reference name -> extra global parameter reference
+    egp_refs: Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProcessedCustomConnectivityUpdateModel(ProcessedModel):
+    """What :meth:`CustomConnectivityUpdateModel.process` returns."""
+    #: name -> value of every presynaptic variable
+    pre_var_vals: Dict[str, Any]
+    #: name -> value of every postsynaptic variable
+    post_var_vals: Dict[str, Any]
+    #: reference name -> synapse variable reference
+    var_refs: Dict[str, Any]
+    #: reference name -> presynaptic variable reference
+    pre_var_refs: Dict[str, Any]
+    #: reference name -> postsynaptic variable reference
+    post_var_refs: Dict[str, Any]
+    #: reference name -> extra global parameter reference
+    egp_refs: Dict[str, Any]
 
 
 class Model:
@@ -100,8 +211,8 @@ class Model:
                 if _access_is_read_write(v[2] if len(v) > 2 else None)]
 
     def process(self):
-        """-> (model, constant params, dynamic params, var values, EGP values,
-        var EGP values) ready for the engine."""
+        """-> :class:`ProcessedModel`: the model dict and values ready for
+        the engine."""
         model = deepcopy(self.model)
         constant_params = {}
         var_vals = {}
@@ -126,8 +237,10 @@ class Model:
             var_vals[name], egps = _to_engine_value(value)
             if egps:
                 var_egp_vals[name] = egps
-        return (model, constant_params, set(self.dynamic_param_names), var_vals,
-                dict(self.egp_vals), var_egp_vals)
+        return ProcessedModel(model=model, constant_param_vals=constant_params,
+                              dynamic_param_names=set(self.dynamic_param_names),
+                              var_vals=var_vals, egp_vals=dict(self.egp_vals),
+                              var_egp_vals=var_egp_vals)
 
 
 def _to_engine_value(value):
@@ -197,7 +310,9 @@ class SynapseModel(Model):
         self.neuron_var_refs = {} if neuron_var_refs is None else neuron_var_refs
 
     def process(self):
-        return super().process() + (self.neuron_var_refs,)
+        """-> :class:`ProcessedSynapseModel`."""
+        return ProcessedSynapseModel(**super().process()._base_fields(),
+                                     neuron_var_refs=self.neuron_var_refs)
 
     @staticmethod
     def from_val_descriptors(model, inst, dt, param_vals=None, var_vals=None,
@@ -235,10 +350,13 @@ class WeightUpdateModel(Model):
         self._append_code("pre_event_syn_code", code)
 
     def process(self):
+        """-> :class:`ProcessedWeightUpdateModel`."""
         pre = {k: _to_engine_value(v)[0] for k, v in self.pre_var_vals.items()}
         post = {k: _to_engine_value(v)[0] for k, v in self.post_var_vals.items()}
-        return super().process() + (pre, post, self.pre_neuron_var_refs,
-                                    self.post_neuron_var_refs)
+        return ProcessedWeightUpdateModel(**super().process()._base_fields(),
+                                          pre_var_vals=pre, post_var_vals=post,
+                                          pre_neuron_var_refs=self.pre_neuron_var_refs,
+                                          post_neuron_var_refs=self.post_neuron_var_refs)
 
     @property
     def reset_pre_vars(self):
@@ -276,7 +394,9 @@ class CustomUpdateModel(Model):
         self._append_code("update_code", code)
 
     def process(self):
-        return super().process() + (self.var_refs, self.egp_refs)
+        """-> :class:`ProcessedCustomUpdateModel`."""
+        return ProcessedCustomUpdateModel(**super().process()._base_fields(),
+                                          var_refs=self.var_refs, egp_refs=self.egp_refs)
 
 
 class CustomConnectivityUpdateModel(Model):
@@ -292,5 +412,9 @@ class CustomConnectivityUpdateModel(Model):
         self.egp_refs = egp_refs or {}
 
     def process(self):
-        return super().process() + (self.pre_var_vals, self.post_var_vals, self.var_refs,
-                                    self.pre_var_refs, self.post_var_refs, self.egp_refs)
+        """-> :class:`ProcessedCustomConnectivityUpdateModel`."""
+        return ProcessedCustomConnectivityUpdateModel(
+            **super().process()._base_fields(), pre_var_vals=self.pre_var_vals,
+            post_var_vals=self.post_var_vals, var_refs=self.var_refs,
+            pre_var_refs=self.pre_var_refs, post_var_refs=self.post_var_refs,
+            egp_refs=self.egp_refs)

@@ -170,26 +170,30 @@ class CPUBackend(Backend):
         ]
 
     def _array_table(self):
-        lines = ["// ---- arrays owned by Python (NumPy), bound by index ----"]
+        w = CodeWriter()
+        w.line("// ---- arrays owned by Python (NumPy), bound by index ----")
         for a in self.arrays:
-            lines.append(f"static {a.ctype}* {a.c_name} = nullptr;  // {a.key[0]}.{a.key[1]}")
-        lines.append(f"static uint64_t mg_size[{max(len(self.arrays), 1)}] = {{0}};  "
-                     "// elements of each array")
-        lines.append('extern "C" int mg_get_error() { return __atomic_exchange_n(&mg_error, 0, '
-                     "__ATOMIC_RELAXED); }")
-        lines.append('extern "C" void mg_set_array(unsigned int index, void* ptr) {')
-        lines.append("    switch (index) {")
-        for a in self.arrays:
-            lines.append(f"    case {a.index}: {a.c_name} = ({a.ctype}*)ptr; break;")
-        lines += ["    }", "}", ""]
-        return lines
+            w.line(f"static {a.ctype}* {a.c_name} = nullptr;  "
+                   f"// {comment(f'{a.key[0]}.{a.key[1]}')}")
+        w.line(f"static uint64_t mg_size[{max(len(self.arrays), 1)}] = {{0}};  "
+               "// elements of each array")
+        w.line('extern "C" int mg_get_error() { return __atomic_exchange_n(&mg_error, 0, '
+               "__ATOMIC_RELAXED); }")
+        with w.block('extern "C" void mg_set_array(unsigned int index, void* ptr)'):
+            with w.block("switch (index)"):
+                for a in self.arrays:
+                    w.line(f"case {a.index}: {a.c_name} = ({a.ctype}*)ptr; break;")
+        w.line()
+        return w.result()
 
     def _array_setter(self):
         # after the hot code, so that it keeps its place (and speed) in the library
-        return ["// ---- called from Python: the number of elements of each array ----",
-                'extern "C" void mg_set_size(unsigned int index, uint64_t size) {',
-                f"    if (index < {len(self.arrays)}u) {{ mg_size[index] = size; }}",
-                "}", ""]
+        w = CodeWriter()
+        w.line("// ---- called from Python: the number of elements of each array ----")
+        with w.block('extern "C" void mg_set_size(unsigned int index, uint64_t size)'):
+            w.line(f"if (index < {len(self.arrays)}u) {{ mg_size[index] = size; }}")
+        w.line()
+        return w.result()
 
     # ------------------------------------------------------------------
     # neuron update
@@ -255,45 +259,56 @@ class CPUBackend(Backend):
         written |= wu["written"]
         rng |= wu["rng"]
 
-        out = ["// " + comment(f"==== Neuron population '{ng.name}' (model "
-                               f"'{snippet.class_name}'), {n} neurons ===="),
-               f"static void mg_neuron_update_{c_ident(ng.name)}(unsigned int batch, "
-               f"timepoint t, uint64_t timestep, uint64_t step, unsigned int rec_slot) {{"]
-        pre = []
-        for v in ng.vars.values():
-            if v.name in used:
-                spec = self._spec(ng.name, v.name)
-                pre.append(self._var_pointer(spec, v, n))
-        for sg in ng.in_syn:
-            pre.append(f"scalar* __restrict const _p_{self._array_name(sg.name, 'inSyn')} = "
-                       f"{self._array_name(sg.name, 'inSyn')} + batch * {n}u;")
-        slot_expr = f"(unsigned int)(step % {slots}u)" if slots > 1 else "0u"
-        pre.append(f"const unsigned int _slot = {slot_expr};")
-        spk = self._array_name(ng.name, "spk")
-        pre.append(f"uint32_t* __restrict const _spk = {spk} + (batch * {slots}u + _slot) * {n}u;")
-        pre.append("uint32_t _spkCnt = 0;")
-        words = (n + 31) // 32
-        if ng.spike_recording_enabled:
-            rec = self._array_name(ng.name, "recSpk")
-            pre.append(f"uint32_t* __restrict const _rec = {rec} + "
-                       f"((size_t)rec_slot * {self.B}u + batch) * {words}u;")
-            pre.append(f"std::memset(_rec, 0, {words} * sizeof(uint32_t));")
-        if st_spec is not None:
-            pre.append(f"timepoint* __restrict const _p_{st_spec.c_name} = {st_spec.c_name} + batch * {n}u;")
-        pre += wu["setup"]
-        out += indent(pre, 1)
+        cw = CodeWriter()
+        cw.comment(f"==== Neuron population '{ng.name}' (model '{snippet.class_name}'), "
+                   f"{n} neurons ====")
+        with cw.block(f"static void mg_neuron_update_{c_ident(ng.name)}(unsigned int batch, "
+                      "timepoint t, uint64_t timestep, uint64_t step, unsigned int rec_slot)"):
+            for v in ng.vars.values():
+                if v.name in used:
+                    cw.line(self._var_pointer(self._spec(ng.name, v.name), v, n))
+            for sg in ng.in_syn:
+                in_syn = self._array_name(sg.name, "inSyn")
+                cw.line(f"scalar* __restrict const _p_{in_syn} = {in_syn} + batch * {n}u;")
+            slot_expr = f"(unsigned int)(step % {slots}u)" if slots > 1 else "0u"
+            cw.line(f"const unsigned int _slot = {slot_expr};")
+            spk = self._array_name(ng.name, "spk")
+            cw.line(f"uint32_t* __restrict const _spk = {spk} + (batch * {slots}u + _slot) * "
+                    f"{n}u;")
+            cw.line("uint32_t _spkCnt = 0;")
+            words = (n + 31) // 32
+            if ng.spike_recording_enabled:
+                rec = self._array_name(ng.name, "recSpk")
+                cw.line(f"uint32_t* __restrict const _rec = {rec} + "
+                        f"((size_t)rec_slot * {self.B}u + batch) * {words}u;")
+                cw.line(f"std::memset(_rec, 0, {words} * sizeof(uint32_t));")
+            if st_spec is not None:
+                cw.line(f"timepoint* __restrict const _p_{st_spec.c_name} = {st_spec.c_name} + "
+                        f"batch * {n}u;")
+            cw.lines(wu["setup"])
+            with cw.block(f"for (unsigned int id = 0; id < {n}u; id++)"):
+                self._neuron_body(cw, ng, used, written, rng, input_blocks, sim, thresh,
+                                  reset, wu, st_spec)
+            cw.line(f"{self._array_name(ng.name, 'spkCnt')}[batch * {slots}u + _slot] = "
+                    "_spkCnt;")
+            cw.lines(wu["finish"])
+        cw.line()
+        return cw.result()
 
-        loop = [f"for (unsigned int id = 0; id < {n}u; id++) {{"]
-        inner = []
+    def _neuron_body(self, cw, ng, used, written, rng, input_blocks, sim, thresh, reset, wu,
+                     st_spec):
+        """One neuron of the update: load, inputs, sim, threshold, reset, store."""
+        snippet = ng.snippet
+        n = ng.num_neurons
         if rng:
-            inner.append(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
-                         f"{self.stream('neuron', ng.name)}u, batch * {n}u + id, step);")
+            cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
+                    f"{self.stream('neuron', ng.name)}u, batch * {n}u + id, step);")
         for v in ng.vars.values():
             if v.name in used:
                 spec = self._spec(ng.name, v.name)
-                inner.append(f"{'' if writable(v.access) else 'const '}{spec.ctype} {v.name} = "
-                             f"_p_{spec.c_name}[{self._elem(v, 'id')}];")
-        inner.append("scalar Isyn = 0;")
+                cw.line(f"{'' if writable(v.access) else 'const '}{spec.ctype} {v.name} = "
+                        f"_p_{spec.c_name}[{self._elem(v, 'id')}];")
+        cw.line("scalar Isyn = 0;")
         for a in snippet.additional_input_vars:
             try:
                 text = c_literal(a.init, a.type, self.precision)
@@ -301,40 +316,32 @@ class CPUBackend(Backend):
                 raise ModelError(f"neuron population '{ng.name}' (model "
                                  f"'{snippet.class_name}'): initial value of the additional "
                                  f"input variable '{a.name}': {e}") from None
-            inner.append(f"{a.type} {a.name} = {text};")
-        inner += input_blocks
+            cw.line(f"{a.type} {a.name} = {text};")
+        cw.lines(input_blocks)
         if snippet.auto_refractory_required and thresh:
-            inner.append(f"const bool _oldSpike = ({thresh});")
+            cw.line(f"const bool _oldSpike = ({thresh});")
         if sim:
-            inner.append("// sim_code")
-            inner += sim
-        inner += wu["dynamics"]
-        inner += wu["events"]
+            cw.line("// sim_code")
+            cw.lines(sim)
+        cw.lines(wu["dynamics"])
+        cw.lines(wu["events"])
         if thresh:
             cond = f"({thresh})" + (" && !_oldSpike" if snippet.auto_refractory_required else "")
-            inner.append("// threshold_condition_code")
-            inner.append(f"if ({cond}) {{")
-            spike = ["_spk[_spkCnt++] = id;"]
-            if ng.spike_recording_enabled:
-                spike.append("_rec[id / 32u] |= 1u << (id % 32u);")
-            if st_spec is not None:
-                spike.append(f"_p_{st_spec.c_name}[id] = t;")
-            spike += wu["spike"]
-            if reset:
-                spike.append("// reset_code")
-                spike += reset
-            inner += indent(spike, 1)
-            inner.append("}")
+            cw.line("// threshold_condition_code")
+            with cw.block(f"if ({cond})"):
+                cw.line("_spk[_spkCnt++] = id;")
+                if ng.spike_recording_enabled:
+                    cw.line("_rec[id / 32u] |= 1u << (id % 32u);")
+                if st_spec is not None:
+                    cw.line(f"_p_{st_spec.c_name}[id] = t;")
+                cw.lines(wu["spike"])
+                if reset:
+                    cw.line("// reset_code")
+                    cw.lines(reset)
         for v in ng.vars.values():
             if v.name in written:
                 spec = self._spec(ng.name, v.name)
-                inner.append(f"_p_{spec.c_name}[{self._elem(v, 'id')}] = {v.name};")
-        loop += indent(inner, 1) + ["}"]
-        out += indent(loop, 1)
-        out.append(f"    {self._array_name(ng.name, 'spkCnt')}[batch * {slots}u + _slot] = _spkCnt;")
-        out += indent(wu["finish"], 1)
-        out += ["}", ""]
-        return out
+                cw.line(f"_p_{spec.c_name}[{self._elem(v, 'id')}] = {v.name};")
 
     def _wu_neuron_parts(self, ng, targets):
         """Weight-update code that runs in this population's neuron loop."""
@@ -947,15 +954,16 @@ class CPUBackend(Backend):
 
     def _custom_update_group(self, group_name):
         m = self.model
-        lines = ["// " + comment(f"==== custom update group '{group_name}' ===="),
-                 f'extern "C" void mg_custom_update_{c_ident(group_name)}(uint64_t timestep) {{',
-                 f"    const timepoint t = (timepoint)((double)timestep * {float(m.dt)!r});",
-                 "    (void)t;"]
-        for cu in m.custom_updates.values():
-            if cu.group_name == group_name:
-                lines += indent(self._custom_update(cu), 1)
-        lines += ["}", ""]
-        return lines
+        w = CodeWriter()
+        w.comment(f"==== custom update group '{group_name}' ====")
+        with w.block(f'extern "C" void mg_custom_update_{c_ident(group_name)}(uint64_t timestep)'):
+            w.line(f"const timepoint t = (timepoint)((double)timestep * {float(m.dt)!r});")
+            w.line("(void)t;")
+            for cu in m.custom_updates.values():
+                if cu.group_name == group_name:
+                    w.lines(self._custom_update(cu))
+        w.line()
+        return w.result()
 
     def _custom_update(self, cu):
         snippet = cu.snippet

@@ -539,48 +539,47 @@ class CPUBackend(Backend):
         ctx = (wu.class_name, "pre_spike_syn_code", f"synapse population '{sg.name}'")
         slots = sg.src.num_delay_slots
         d = sg.axonal_delay_steps
-        out = ["// " + comment(f"==== Synapse population '{sg.name}' ('{sg.src.name}' -> "
-                               f"'{sg.trg.name}', {sg.matrix_type.name}, weight update "
-                               f"'{wu.class_name}', postsynaptic "
-                               f"'{sg.ps_initialiser.snippet.class_name}') ===="),
-               f"static void mg_synapse_update_{c_ident(sg.name)}(unsigned int batch, "
-               f"timepoint t, uint64_t timestep, uint64_t step) {{"]
-        pre = [f"scalar* __restrict const _out = {self._array_name(sg.name, 'inSyn')} + "
-               f"batch * {npost}u;"]
-        if (sg.name, "outPre") in self._array_index:
-            pre.append(f"scalar* __restrict const _outPre = "
-                       f"{self._array_name(sg.name, 'outPre')} + batch * {npre}u;")
-        if sg.max_dendritic_delay_timesteps > 1:
-            ds = sg.max_dendritic_delay_timesteps
-            pre.append(f"scalar* __restrict const _den = {self._array_name(sg.name, 'denDelay')}"
-                       f" + batch * {ds * npost}u;")
-            pre.append(f"const unsigned int _denPtr = (unsigned int)(step % {ds}u);")
-        # spikes emitted d+1 steps ago
-        slot = f"(unsigned int)((step + {slots - 1 - d}u) % {slots}u)" if slots > 1 else "0u"
-        pre.append(f"const unsigned int _readSlot = {slot};")
-        pre.append(f"const uint32_t _numSpikes = "
-                   f"{self._array_name(sg.src.name, 'spkCnt')}[batch * {slots}u + _readSlot];")
-        pre.append(f"const uint32_t* __restrict const _spikes = "
-                   f"{self._array_name(sg.src.name, 'spk')} + "
-                   f"(batch * {slots}u + _readSlot) * {npre}u;")
-        body = []
-        if wu.pre_spike_syn_code.strip():
-            body += self._spike_propagation(sg, conn, weight, ctx, wu.pre_spike_syn_code)
-        if wu.pre_event_syn_code.strip():
-            evnt = self._array_name(sg.name, "evnt")
-            body += [f"const uint32_t _numEvents = "
-                     f"{self._array_name(sg.name, 'evntCnt')}[batch * {slots}u + _readSlot];",
-                     f"const uint32_t* __restrict const _events = {evnt} + "
-                     f"(batch * {slots}u + _readSlot) * {npre}u;"]
-            body += self._spike_propagation(
-                sg, conn, weight, (wu.class_name, "pre_event_syn_code", ctx[2]),
-                wu.pre_event_syn_code, "_numEvents", "_events", "spike-like events")
-        if wu.post_spike_syn_code.strip():
-            body += self._post_learning(sg, conn, weight)
-        if wu.synapse_dynamics_code.strip():
-            body += self._synapse_dynamics(sg, conn, weight)
-        out += indent(pre + body, 1) + ["}", ""]
-        return out
+        cw = CodeWriter()
+        cw.comment(f"==== Synapse population '{sg.name}' ('{sg.src.name}' -> '{sg.trg.name}', "
+                   f"{sg.matrix_type.name}, weight update '{wu.class_name}', postsynaptic "
+                   f"'{sg.ps_initialiser.snippet.class_name}') ====")
+        with cw.block(f"static void mg_synapse_update_{c_ident(sg.name)}(unsigned int batch, "
+                      "timepoint t, uint64_t timestep, uint64_t step)"):
+            cw.line(f"scalar* __restrict const _out = {self._array_name(sg.name, 'inSyn')} + "
+                    f"batch * {npost}u;")
+            if (sg.name, "outPre") in self._array_index:
+                cw.line(f"scalar* __restrict const _outPre = "
+                        f"{self._array_name(sg.name, 'outPre')} + batch * {npre}u;")
+            if sg.max_dendritic_delay_timesteps > 1:
+                ds = sg.max_dendritic_delay_timesteps
+                cw.line(f"scalar* __restrict const _den = "
+                        f"{self._array_name(sg.name, 'denDelay')} + batch * {ds * npost}u;")
+                cw.line(f"const unsigned int _denPtr = (unsigned int)(step % {ds}u);")
+            # spikes emitted d+1 steps ago
+            slot = f"(unsigned int)((step + {slots - 1 - d}u) % {slots}u)" if slots > 1 else "0u"
+            cw.line(f"const unsigned int _readSlot = {slot};")
+            cw.line(f"const uint32_t _numSpikes = "
+                    f"{self._array_name(sg.src.name, 'spkCnt')}[batch * {slots}u + _readSlot];")
+            cw.line(f"const uint32_t* __restrict const _spikes = "
+                    f"{self._array_name(sg.src.name, 'spk')} + "
+                    f"(batch * {slots}u + _readSlot) * {npre}u;")
+            if wu.pre_spike_syn_code.strip():
+                cw.lines(self._spike_propagation(sg, conn, weight, ctx, wu.pre_spike_syn_code))
+            if wu.pre_event_syn_code.strip():
+                evnt = self._array_name(sg.name, "evnt")
+                cw.line(f"const uint32_t _numEvents = "
+                        f"{self._array_name(sg.name, 'evntCnt')}[batch * {slots}u + _readSlot];")
+                cw.line(f"const uint32_t* __restrict const _events = {evnt} + "
+                        f"(batch * {slots}u + _readSlot) * {npre}u;")
+                cw.lines(self._spike_propagation(
+                    sg, conn, weight, (wu.class_name, "pre_event_syn_code", ctx[2]),
+                    wu.pre_event_syn_code, "_numEvents", "_events", "spike-like events"))
+            if wu.post_spike_syn_code.strip():
+                cw.lines(self._post_learning(sg, conn, weight))
+            if wu.synapse_dynamics_code.strip():
+                cw.lines(self._synapse_dynamics(sg, conn, weight))
+        cw.line()
+        return cw.result()
 
     def _spike_propagation(self, sg, conn, weight, ctx, code_text, count="_numSpikes",
                            spikes="_spikes", what="presynaptic spikes"):
@@ -589,32 +588,31 @@ class CPUBackend(Backend):
         if self.uses_rng(wenv) and conn != Conn.PROCEDURAL:
             raise ModelError(f"synapse population '{sg.name}': random numbers in "
                              "pre_spike_syn_code are not supported")
-        lines = [f"// propagate {what}"]
+        cw = CodeWriter()
+        cw.line(f"// propagate {what}")
         if conn == Conn.TOEPLITZ:
-            return lines + self._toeplitz(sg, code, count, spikes)
-        loop = [f"for (uint32_t _i = 0; _i < {count}; _i++) {{",
-                f"    const unsigned int id_pre = {spikes}[_i];"]
-        if conn == Conn.DENSE:
-            loop.append(f"    for (unsigned int id_post = 0; id_post < {npost}u; id_post++) {{")
-            loop.append(f"        const unsigned int id_syn = id_pre * {npost}u + id_post;")
-            loop += indent(code, 2)
-            loop.append("    }")
-        elif conn == Conn.SPARSE:
-            stride = self.model._sizes[(sg.name, "stride")]
-            rl, ind = self._array_name(sg.name, "rowLength"), self._array_name(sg.name, "ind")
-            loop.append(f"    const unsigned int _rowStart = id_pre * {stride}u;")
-            loop.append(f"    const unsigned int _rowEnd = _rowStart + {rl}[id_pre];")
-            loop.append("    for (unsigned int id_syn = _rowStart; id_syn < _rowEnd; id_syn++) {")
-            loop.append(f"        const unsigned int id_post = {ind}[id_syn];")
-            loop += indent(code, 2)
-            loop.append("    }")
-        elif conn == Conn.PROCEDURAL:
-            loop += indent(self._procedural_row(sg, weight, code, proc_inits), 1)
-        else:
+            return cw.lines(self._toeplitz(sg, code, count, spikes)).result()
+        if conn not in (Conn.DENSE, Conn.SPARSE, Conn.PROCEDURAL):
             raise ModelError(f"synapse population '{sg.name}': matrix type "
                              f"{sg.matrix_type.name} is not supported")
-        loop.append("}")
-        return lines + loop
+        with cw.block(f"for (uint32_t _i = 0; _i < {count}; _i++)"):
+            cw.line(f"const unsigned int id_pre = {spikes}[_i];")
+            if conn == Conn.DENSE:
+                with cw.block(f"for (unsigned int id_post = 0; id_post < {npost}u; id_post++)"):
+                    cw.line(f"const unsigned int id_syn = id_pre * {npost}u + id_post;")
+                    cw.lines(code)
+            elif conn == Conn.SPARSE:
+                stride = self.model._sizes[(sg.name, "stride")]
+                rl = self._array_name(sg.name, "rowLength")
+                ind = self._array_name(sg.name, "ind")
+                cw.line(f"const unsigned int _rowStart = id_pre * {stride}u;")
+                cw.line(f"const unsigned int _rowEnd = _rowStart + {rl}[id_pre];")
+                with cw.block("for (unsigned int id_syn = _rowStart; id_syn < _rowEnd; id_syn++)"):
+                    cw.line(f"const unsigned int id_post = {ind}[id_syn];")
+                    cw.lines(code)
+            else:
+                cw.lines(self._procedural_row(sg, weight, code, proc_inits))
+        return cw.result()
 
     def _procedural_row(self, sg, weight, code, proc_inits):
         ci = sg.connectivity_initialiser

@@ -370,7 +370,10 @@ class CPUBackend(Backend):
                     if code.strip():
                         lines = rend.statements(code, env, indent=0, new_scope=True,
                                                 context=ctx(f"{role}_{key}_code"))
-                        parts[key] += [head, "{"] + indent(lines, 1) + ["}"]
+                        cw = CodeWriter().line(head)
+                        with cw.block():
+                            cw.lines(lines)
+                        parts[key] += cw.result()
                 if fields.get("events", "").strip():
                     any_event = True
                     cond = rend.expression(fields["events"], env,
@@ -380,11 +383,11 @@ class CPUBackend(Backend):
                         f"uint32_t* __restrict const _evnt_{evnt} = {evnt} + "
                         f"(batch * {slots}u + _slot) * {ng.num_neurons}u;",
                         f"uint32_t _evntCnt_{evnt} = 0;"]
-                    parts["events"] += ["// " + comment(f"spike-like event condition of "
-                                                        f"'{sg.name}'"),
-                                        f"if ({cond}) {{",
-                                        f"    _evnt_{evnt}[_evntCnt_{evnt}++] = id;",
-                                        "    _anyEvent = true;", "}"]
+                    cw = CodeWriter().comment(f"spike-like event condition of '{sg.name}'")
+                    with cw.block(f"if ({cond})"):
+                        cw.line(f"_evnt_{evnt}[_evntCnt_{evnt}++] = id;")
+                        cw.line("_anyEvent = true;")
+                    parts["events"] += cw.result()
                     parts["finish"].append(
                         f"{self._array_name(sg.name, 'evntCnt')}[batch * {slots}u + _slot] = "
                         f"_evntCnt_{evnt};")
@@ -457,29 +460,30 @@ class CPUBackend(Backend):
         code = rend.statements(ps.sim_code, env, indent=0,
                                context=(ps.class_name, "sim_code", f"synapse population '{sg.name}'"))
         used, written = env.root.used, env.root.written
-        lines = ["// " + comment(f"postsynaptic model '{ps.class_name}' of synapse population "
-                                 f"'{sg.name}'"), "{"]
-        body = [f"scalar inSyn = _p_{self._array_name(sg.name, 'inSyn')}[id];"]
-        if sg.max_dendritic_delay_timesteps > 1:
-            den = self._array_name(sg.name, "denDelay")
-            ds = sg.max_dendritic_delay_timesteps
-            body.append(f"scalar* __restrict const _den = {den} + (batch * {ds}u + "
+        cw = CodeWriter()
+        cw.comment(f"postsynaptic model '{ps.class_name}' of synapse population '{sg.name}'")
+        with cw.block():
+            cw.line(f"scalar inSyn = _p_{self._array_name(sg.name, 'inSyn')}[id];")
+            if sg.max_dendritic_delay_timesteps > 1:
+                den = self._array_name(sg.name, "denDelay")
+                ds = sg.max_dendritic_delay_timesteps
+                cw.line(f"scalar* __restrict const _den = {den} + (batch * {ds}u + "
                         f"(unsigned int)(step % {ds}u)) * {n}u;")
-            body.append("inSyn += _den[id];")
-            body.append("_den[id] = 0;")
-        for v in sg.psm_vars.values():
-            if v.name in used:
-                spec = self._spec(sg.name, "psm_" + v.name)
-                idx = self._batched_index(v, n, "id")
-                body.append(f"{spec.ctype} {local_names[v.name]} = {spec.c_name}[{idx}];")
-        body += code
-        for v in sg.psm_vars.values():
-            if v.name in written:
-                spec = self._spec(sg.name, "psm_" + v.name)
-                body.append(f"{spec.c_name}[{self._batched_index(v, n, 'id')}] = "
+                cw.line("inSyn += _den[id];")
+                cw.line("_den[id] = 0;")
+            for v in sg.psm_vars.values():
+                if v.name in used:
+                    spec = self._spec(sg.name, "psm_" + v.name)
+                    idx = self._batched_index(v, n, "id")
+                    cw.line(f"{spec.ctype} {local_names[v.name]} = {spec.c_name}[{idx}];")
+            cw.lines(code)
+            for v in sg.psm_vars.values():
+                if v.name in written:
+                    spec = self._spec(sg.name, "psm_" + v.name)
+                    cw.line(f"{spec.c_name}[{self._batched_index(v, n, 'id')}] = "
                             f"{local_names[v.name]};")
-        body.append(f"_p_{self._array_name(sg.name, 'inSyn')}[id] = inSyn;")
-        lines += indent(body, 1) + ["}"]
+            cw.line(f"_p_{self._array_name(sg.name, 'inSyn')}[id] = inSyn;")
+        lines = cw.result()
         ref_names = {r.name: (refs[r.name] if isinstance(refs[r.name], str)
                               else refs[r.name].var_name) for r in ps.neuron_var_refs}
         return (lines, {ref_names[k] for k in used if k in ref_names},
@@ -514,9 +518,10 @@ class CPUBackend(Backend):
         rend = self.renderer()
         code = rend.statements(snippet.injection_code, env, indent=0,
                                context=(snippet.class_name, "injection_code", f"current source '{cs.name}'"))
-        lines = ["// " + comment(f"current source '{cs.name}' (model '{snippet.class_name}')"),
-                 "{"]
-        lines += indent(code, 1) + ["}"]
+        cw = CodeWriter().comment(f"current source '{cs.name}' (model '{snippet.class_name}')")
+        with cw.block():
+            cw.lines(code)
+        lines = cw.result()
         used, written = env.root.used, env.root.written
         return (lines, {ref_names[k] for k in used if k in ref_names},
                 {ref_names[k] for k in written if k in ref_names}, self.uses_rng(env))

@@ -632,15 +632,16 @@ class CPUBackend(Backend):
 
         def add_synapse(args):
             checks = [f"id_post < {sg.trg.num_neurons}u"]
-            parts = ["{", f"    const unsigned int id_post = {args[0]};"]
-            if len(args) > 1 and weight == Weight.KERNEL:
-                parts.append(f"    const unsigned int id_kernel = {self._kernel_index(sg, args[1:])};")
-                checks.append(f"id_kernel < {self._kernel_elements(sg)}u")
-            parts += [f"    if (!({' && '.join(checks)})) {{ mg_fail({ERROR_SYNAPSE_INDEX}); }}",
-                      "    else {"]
-            parts += ["        " + l for l in init_lines + code]
-            parts += ["    }", "}"]
-            return "\n".join(parts)
+            cw = CodeWriter()
+            with cw.block():
+                cw.line(f"const unsigned int id_post = {args[0]};")
+                if len(args) > 1 and weight == Weight.KERNEL:
+                    cw.line(f"const unsigned int id_kernel = {self._kernel_index(sg, args[1:])};")
+                    checks.append(f"id_kernel < {self._kernel_elements(sg)}u")
+                cw.line(f"if (!({' && '.join(checks)})) {{ mg_fail({ERROR_SYNAPSE_INDEX}); }}")
+                with cw.block("else"):
+                    cw.lines(init_lines + code)
+            return "\n".join(cw.result())
         env = self._conn_env(sg, add_synapse, "row")
         rows = self.renderer().statements(
             ci.snippet.row_build_code, env, indent=0,
@@ -663,14 +664,15 @@ class CPUBackend(Backend):
             f"'{snippet.class_name}'")
 
         def add_synapse(args):
-            parts = ["{", f"    const unsigned int id_post = {args[0]};",
-                     f"    const unsigned int id_kernel = {self._kernel_index(sg, args[1:])};",
-                     f"    if (id_post >= {npost}u || id_kernel >= "
-                     f"{self._kernel_elements(sg)}u) {{ mg_fail({ERROR_SYNAPSE_INDEX}); }}",
-                     "    else {"]
-            parts += ["        " + l for l in code]
-            parts += ["    }", "}"]
-            return "\n".join(parts)
+            cw = CodeWriter()
+            with cw.block():
+                cw.line(f"const unsigned int id_post = {args[0]};")
+                cw.line(f"const unsigned int id_kernel = {self._kernel_index(sg, args[1:])};")
+                cw.line(f"if (id_post >= {npost}u || id_kernel >= "
+                        f"{self._kernel_elements(sg)}u) {{ mg_fail({ERROR_SYNAPSE_INDEX}); }}")
+                with cw.block("else"):
+                    cw.lines(code)
+            return "\n".join(cw.result())
 
         def for_each_synapse(rend, body, env, indent):
             pad = INDENT * indent
@@ -694,8 +696,10 @@ class CPUBackend(Backend):
         rend = self.renderer(hooks={"for_each_synapse": for_each_synapse})
         diag = rend.statements(snippet.diagonal_build_code, env, indent=0,
                                context=(snippet.class_name, "diagonal_build_code", f"synapse population '{sg.name}'"))
-        return ([f"for (unsigned int id_diag = 0; id_diag < {int(num_diag)}u; id_diag++) {{"]
-                + indent(expand_multiline(diag), 1) + ["}"])
+        cw = CodeWriter()
+        with cw.block(f"for (unsigned int id_diag = 0; id_diag < {int(num_diag)}u; id_diag++)"):
+            cw.lines(expand_multiline(diag))
+        return cw.result()
 
     def _post_learning(self, sg, conn, weight):
         """post_spike_syn_code: every synapse onto each neuron that spiked last step."""
@@ -710,38 +714,42 @@ class CPUBackend(Backend):
         trg_spk = self._array_name(sg.trg.name, "spk")
         slots = sg.trg.num_delay_slots
         slot = f"(unsigned int)((step + {slots - 1}u) % {slots}u)" if slots > 1 else "0u"
-        lines = ["// postsynaptic learning: synapses onto neurons that spiked last step",
-                 f"const unsigned int _postSlot = {slot};",
-                 f"const uint32_t _numPostSpikes = {trg_cnt}[batch * {slots}u + _postSlot];",
-                 "for (uint32_t _j = 0; _j < _numPostSpikes; _j++) {",
-                 f"    const unsigned int id_post = {trg_spk}[(batch * {slots}u + _postSlot) * "
-                 f"{npost}u + _j];",
-                 f"    for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++) {{",
-                 f"        const unsigned int id_syn = id_pre * {npost}u + id_post;"]
-        return lines + indent(code, 2) + ["    }", "}"]
+        cw = CodeWriter()
+        cw.line("// postsynaptic learning: synapses onto neurons that spiked last step")
+        cw.line(f"const unsigned int _postSlot = {slot};")
+        cw.line(f"const uint32_t _numPostSpikes = {trg_cnt}[batch * {slots}u + _postSlot];")
+        with cw.block("for (uint32_t _j = 0; _j < _numPostSpikes; _j++)"):
+            cw.line(f"const unsigned int id_post = {trg_spk}[(batch * {slots}u + _postSlot) * "
+                    f"{npost}u + _j];")
+            with cw.block(f"for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++)"):
+                cw.line(f"const unsigned int id_syn = id_pre * {npost}u + id_post;")
+                cw.lines(code)
+        return cw.result()
 
     def _synapse_dynamics(self, sg, conn, weight):
         wu = sg.snippet
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
         ctx = (wu.class_name, "synapse_dynamics_code", f"synapse population '{sg.name}'")
         code, _, env = self._render_wu(sg, conn, weight, wu.synapse_dynamics_code, ctx)
-        lines = ["// synapse dynamics"]
         if self.uses_rng(env):
             raise ModelError(f"synapse population '{sg.name}': random numbers in "
                              "synapse_dynamics_code are not supported yet")
-        if conn == Conn.DENSE:
-            lines.append(f"for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++) {{")
-            lines.append(f"    for (unsigned int id_post = 0; id_post < {npost}u; id_post++) {{")
-            lines.append(f"        const unsigned int id_syn = id_pre * {npost}u + id_post;")
-        else:
-            stride = self.model._sizes[(sg.name, "stride")]
-            rl, ind = self._array_name(sg.name, "rowLength"), self._array_name(sg.name, "ind")
-            lines.append(f"for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++) {{")
-            lines.append(f"    for (unsigned int id_syn = id_pre * {stride}u; id_syn < id_pre * "
-                         f"{stride}u + {rl}[id_pre]; id_syn++) {{")
-            lines.append(f"        const unsigned int id_post = {ind}[id_syn];")
-        lines += indent(code, 2) + ["    }", "}"]
-        return lines
+        cw = CodeWriter()
+        cw.line("// synapse dynamics")
+        with cw.block(f"for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++)"):
+            if conn == Conn.DENSE:
+                with cw.block(f"for (unsigned int id_post = 0; id_post < {npost}u; id_post++)"):
+                    cw.line(f"const unsigned int id_syn = id_pre * {npost}u + id_post;")
+                    cw.lines(code)
+            else:
+                stride = self.model._sizes[(sg.name, "stride")]
+                rl = self._array_name(sg.name, "rowLength")
+                ind = self._array_name(sg.name, "ind")
+                with cw.block(f"for (unsigned int id_syn = id_pre * {stride}u; id_syn < id_pre * "
+                              f"{stride}u + {rl}[id_pre]; id_syn++)"):
+                    cw.line(f"const unsigned int id_post = {ind}[id_syn];")
+                    cw.lines(code)
+        return cw.result()
 
     # ------------------------------------------------------------------
     # step, run

@@ -756,3 +756,80 @@ def test_spike_normalise_skip_connections_and_biases():
     np.testing.assert_allclose(relu_pop.neuron.tf_bias, bias_relu / theta_h1, rtol=1e-6)
     for pop, threshold in found.items():
         assert pop.neuron.v_thresh == threshold
+
+
+# ---------------------------------------------------------------------------
+# The neurons' bias hook (Neuron.add_bias), which the converters use
+# ---------------------------------------------------------------------------
+class BiasedIntegrateFire(IntegrateFire):
+    """IntegrateFire with a per-neuron bias parameter ``B`` given to the hook."""
+
+    def __init__(self, bias, **kwargs):
+        super().__init__(**kwargs)
+        self.bias = bias
+
+    def get_model(self, population, dt, batch_size):
+        model = super().get_model(population, dt, batch_size)
+        model.add_param("B", "scalar", self.bias)
+        self.add_bias(model, "B")
+        return model
+
+
+def test_bias_hook_integrate_fire_integrates_isyn_plus_bias():
+    # values exact in float32, so the engine must match the reference exactly
+    weight = np.array([[0.5, -0.25, 0.0, 0.25], [0.25, 0.5, -0.5, 0.0],
+                       [0.0, 0.25, 0.25, -0.75]], dtype=np.float32)
+    bias = np.array([0.125, 0.25, -0.125, 0.375], dtype=np.float32)
+    x = np.array([[1, 0, 1], [0, 1, 1]], dtype=np.float32)
+    steps = 7
+    net = Network()
+    with net:
+        inp = Population(BinarySpikeInput(), 3)
+        count = Population(BiasedIntegrateFire(bias, v_thresh=1.0, v_reset=0.0,
+                                               readout="spike_count"), 4)
+        integral = Population(BiasedIntegrateFire(bias, v_thresh=1e9, readout="var"), 4)
+        Connection(inp, count, Dense(weight=weight))
+        Connection(inp, integral, Dense(weight=weight))
+    compiled = InferenceCompiler(evaluate_timesteps=steps, batch_size=len(x)).compile(net)
+    with compiled:
+        pred, _ = compiled.predict({inp: x}, [count, integral], callbacks=[])
+
+    # IF equations: V <- V + Isyn + bias, spike (and V <- Vreset) when V >= Vthresh;
+    # the input spikes every step, its spikes arrive one step later
+    v = np.zeros((len(x), 4))
+    v_free = np.zeros((len(x), 4))
+    spikes = np.zeros((len(x), 4))
+    for n in range(steps):
+        isyn = (x @ weight) if n > 0 else np.zeros((len(x), 4))
+        v += isyn + bias
+        v_free += isyn + bias
+        fired = v >= 1.0
+        spikes += fired
+        v[fired] = 0.0
+    assert np.any(spikes > 0) and np.any(spikes == 0)
+    np.testing.assert_array_equal(np.reshape(pred[count], (len(x), 4)), spikes)
+    np.testing.assert_array_equal(np.reshape(pred[integral], (len(x), 4)), v_free)
+
+
+def test_bias_hook_unsupported_neurons_name_their_class():
+    with pytest.raises(NotImplementedError, match="PoissonInput neurons cannot take a bias"):
+        PoissonInput().add_bias(None, "B")
+    # an integrate-and-fire neuron driven by data instead of Isyn
+    net = Network()
+    with net:
+        pop = Population(IntegrateFireInput(), 3)
+    model = pop.neuron.get_model(pop, 1.0, 1)
+    with pytest.raises(NotImplementedError,
+                       match="IntegrateFireInput neurons cannot take a bias"):
+        pop.neuron.add_bias(model, "B")
+
+    class PoissonConverter(IntegratorConverter):
+        def create_neurons(self, tf_layer, pre_convert_output, is_output):
+            return PoissonInput()
+
+    keras.utils.set_random_seed(21)
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2, bias_initializer=BIAS)])
+    converter = PoissonConverter()
+    net, inputs, outputs, _ = converter.convert(model)
+    with pytest.raises(NotImplementedError, match="PoissonInput neurons cannot take a bias"):
+        converter.create_compiler().compile(net)

@@ -5,10 +5,10 @@ from ..utils.decorators import network_default_params
 from ..utils.model import NeuronModel
 from ..utils.value import ValueDescriptor
 from .leaky_integrate_fire import refractory_sim_code
-from .neuron import Neuron
+from .neuron import CurrentNeuron
 
 
-class AdaptiveLeakyIntegrateFire(Neuron):
+class AdaptiveLeakyIntegrateFire(CurrentNeuron):
     """LIF neuron with an adaptive threshold ``Vthresh + Beta*A``.
 
     Each step ``V <- Alpha*V + Isyn`` (skipped while refractory when not
@@ -57,17 +57,18 @@ class AdaptiveLeakyIntegrateFire(Neuron):
             "threshold_condition_code": "V >= (Vthresh + (Beta * A))",
             "reset_code": ("V -= (Vthresh - Vreset);" if self.relative_reset
                            else "V = Vreset;") + "\nA += 1.0;"}
-        update = "V = (Alpha * V) + Isyn;"
+        genn_model["sim_code"] = self.sim_code_for("Isyn")
         if self.tau_refrac is not None:
             genn_model["params"].append(("TauRefrac", "scalar"))
             genn_model["vars"].append(("RefracTime", "scalar"))
-            genn_model["sim_code"] = (refractory_sim_code(update,
-                                                          self.integrate_during_refrac)
-                                      + "A *= Rho;\n")
             genn_model["threshold_condition_code"] += " && RefracTime <= 0.0"
             genn_model["reset_code"] += "\nRefracTime = TauRefrac;"
-        else:
-            genn_model["sim_code"] = update + "\nA *= Rho;"
         var_vals = {} if self.tau_refrac is None else {"RefracTime": 0.0}
         return NeuronModel.from_val_descriptors(genn_model, "V", self, dt,
                                                 var_vals=var_vals)
+
+    def sim_code_for(self, input_current):
+        update = f"V = (Alpha * V) + {input_current};"
+        if self.tau_refrac is None:
+            return update + "\nA *= Rho;"
+        return refractory_sim_code(update, self.integrate_during_refrac) + "A *= Rho;\n"

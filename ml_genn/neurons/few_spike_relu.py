@@ -92,3 +92,9 @@ class FewSpikeRelu(Neuron):
                            {"K": self.k, "Scale": self.alpha * 2.0 ** (-self.k),
                             "SrcScale": src_scale},
                            {"Fx": 0.0, "V": 0.0})
+
+    def add_bias(self, model, bias):
+        """``Fx`` restarts every presentation at ``bias`` instead of 0, so the
+        re-encoded value is ``relu(decoded input + bias)`` and an output's
+        ``Fx`` readout includes the bias."""
+        model.append_sim_code(f"if (pipeTimestep == 0) {{\n    Fx = {bias};\n}}")

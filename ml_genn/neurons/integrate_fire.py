@@ -1,10 +1,10 @@
 """Non-leaky integrate-and-fire neuron."""
 from ..utils.model import NeuronModel
 from ..utils.value import ValueDescriptor
-from .neuron import Neuron
+from .neuron import CurrentNeuron
 
 
-class IntegrateFire(Neuron):
+class IntegrateFire(CurrentNeuron):
     """``V <- V + Isyn``; spike when ``V >= Vthresh``, then ``V <- Vreset``.
 
     GeNN names: var ``V``; params ``Vthresh``, ``Vreset``. Output var ``V``.
@@ -23,7 +23,10 @@ class IntegrateFire(Neuron):
         genn_model = {
             "params": [("Vthresh", "scalar"), ("Vreset", "scalar")],
             "vars": [("V", "scalar")],
-            "sim_code": "V += Isyn;",
+            "sim_code": self.sim_code_for("Isyn"),
             "threshold_condition_code": "V >= Vthresh",
             "reset_code": "V = Vreset;"}
         return NeuronModel.from_val_descriptors(genn_model, "V", self, dt)
+
+    def sim_code_for(self, input_current):
+        return f"V += {input_current};"

@@ -4,10 +4,10 @@ import numpy as np
 from ..utils.decorators import network_default_params
 from ..utils.model import NeuronModel
 from ..utils.value import ValueDescriptor
-from .neuron import Neuron
+from .neuron import CurrentNeuron
 
 
-class LeakyIntegrate(Neuron):
+class LeakyIntegrate(CurrentNeuron):
     """``V <- Alpha*V + J + Bias`` with ``Alpha = exp(-dt/tau_mem)`` and
     ``J = Isyn`` (or ``(1 - Alpha)*Isyn`` when ``scale_i``). Never spikes.
 
@@ -31,6 +31,10 @@ class LeakyIntegrate(Neuron):
         genn_model = {
             "params": [("Alpha", "scalar"), ("Bias", "scalar")],
             "vars": [("V", "scalar")],
-            "sim_code": ("V = (Alpha * V) + ((1.0 - Alpha) * Isyn) + Bias;" if self.scale_i
-                         else "V = (Alpha * V) + Isyn + Bias;")}
+            "sim_code": self.sim_code_for("Isyn")}
         return NeuronModel.from_val_descriptors(genn_model, "V", self, dt)
+
+    def sim_code_for(self, input_current):
+        if self.scale_i:
+            return f"V = (Alpha * V) + ((1.0 - Alpha) * {input_current}) + Bias;"
+        return f"V = (Alpha * V) + {input_current} + Bias;"

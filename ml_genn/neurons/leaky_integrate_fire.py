@@ -4,7 +4,7 @@ import numpy as np
 from ..utils.decorators import network_default_params
 from ..utils.model import NeuronModel
 from ..utils.value import ValueDescriptor
-from .neuron import Neuron
+from .neuron import CurrentNeuron
 
 
 def refractory_sim_code(update, integrate_during_refrac):
@@ -15,7 +15,7 @@ def refractory_sim_code(update, integrate_during_refrac):
             f"else {{\n    {update}\n}}\n")
 
 
-class LeakyIntegrateFire(Neuron):
+class LeakyIntegrateFire(CurrentNeuron):
     """Leaky integrate-and-fire neuron.
 
     ``V <- Alpha*V + J`` with ``Alpha = exp(-dt/tau_mem)`` and ``J = Isyn``
@@ -58,17 +58,19 @@ class LeakyIntegrateFire(Neuron):
             "threshold_condition_code": "V >= Vthresh",
             "reset_code": ("V -= (Vthresh - Vreset);" if self.relative_reset
                            else "V = Vreset;")}
-        update = ("V = (Alpha * V) + ((1.0 - Alpha) * Isyn);" if self.scale_i
-                  else "V = (Alpha * V) + Isyn;")
+        genn_model["sim_code"] = self.sim_code_for("Isyn")
         if self.tau_refrac is not None:
             genn_model["params"].append(("TauRefrac", "scalar"))
             genn_model["vars"].append(("RefracTime", "scalar"))
-            genn_model["sim_code"] = refractory_sim_code(update,
-                                                         self.integrate_during_refrac)
             genn_model["threshold_condition_code"] += " && RefracTime <= 0.0"
             genn_model["reset_code"] += "\nRefracTime = TauRefrac;"
-        else:
-            genn_model["sim_code"] = update
         var_vals = {} if self.tau_refrac is None else {"RefracTime": 0.0}
         return NeuronModel.from_val_descriptors(genn_model, "V", self, dt,
                                                 var_vals=var_vals)
+
+    def sim_code_for(self, input_current):
+        update = (f"V = (Alpha * V) + ((1.0 - Alpha) * {input_current});" if self.scale_i
+                  else f"V = (Alpha * V) + {input_current};")
+        if self.tau_refrac is None:
+            return update
+        return refractory_sim_code(update, self.integrate_during_refrac)

@@ -1,9 +1,10 @@
 """Data-based threshold balancing (Diehl et al. 2015)."""
 from ml_genn.utils.checks import check_positive_int, reject_unknown_kwargs
 from .checks import check_bool, check_input_type, check_norm_data
-from .converter import (Converter, create_rate_compiler, create_rate_input_neuron,
-                        create_rate_neuron, norm_maxima)
+from .converter import Converter
 from .enum import InputType
+from .norm_data import norm_maxima
+from .rate_coding import create_rate_compiler, create_rate_input_neuron, create_rate_neuron
 
 
 class DataNorm(Converter):
@@ -58,22 +59,22 @@ class DataNorm(Converter):
         self.relative_reset = check_bool("DataNorm", "relative_reset", relative_reset)
 
     def pre_convert(self, tf_model):
-        graph = self._get_graph(tf_model)
-        thresholds = {p.layer: 1.0 for p in graph.pops}
-        scales = {p.layer: 1.0 for p in graph.pops}
+        plan = self._network_plan(tf_model)
+        thresholds = {p.layer: 1.0 for p in plan.pops}
+        scales = {p.layer: 1.0 for p in plan.pops}
         weight_scales = {}
         bias_scales = {}
         if self.norm_data is None:
             return {"thresholds": thresholds, "scales": scales,
                     "weight_scales": weight_scales, "bias_scales": bias_scales}
-        if len(graph.input_pops) != 1:
+        if len(plan.input_pops) != 1:
             raise NotImplementedError(
                 f"DataNorm: normalisation data is only supported for models with one "
-                f"input; this model has {len(graph.input_pops)} "
-                f"({', '.join(repr(p.name) for p in graph.input_pops)}); use "
+                f"input; this model has {len(plan.input_pops)} "
+                f"({', '.join(repr(p.name) for p in plan.input_pops)}); use "
                 f"norm_data=None (all thresholds 1) or FewSpike without norm_data")
-        maxima, _ = norm_maxima(graph, self.norm_data)
-        for p in graph.pops:
+        maxima, _ = norm_maxima(plan, self.norm_data)
+        for p in plan.pops:
             if p.is_input:
                 continue
             ref = p.terms[0].source

@@ -6,7 +6,8 @@ from ml_genn.neurons import FewSpikeRelu, FewSpikeReluInput
 
 from ml_genn.utils.checks import check_positive_finite, check_positive_int, reject_unknown_kwargs
 from .checks import check_bool, check_norm_data
-from .converter import Converter, check_compiler_kwargs, norm_maxima
+from .converter import Converter, check_compiler_kwargs
+from .norm_data import norm_maxima
 
 
 def signed_input_range(k):
@@ -57,10 +58,10 @@ class FewSpike(Converter):
         self.norm_data = check_norm_data("FewSpike", norm_data)
 
     def pre_convert(self, tf_model):
-        graph = self._get_graph(tf_model)
+        plan = self._network_plan(tf_model)
         if self.norm_data is None:
             return {"alphas": {}, "input_alpha": None}
-        maxima, input_max = norm_maxima(graph, self.norm_data, abs_input=self.signed_input)
+        maxima, input_max = norm_maxima(plan, self.norm_data, abs_input=self.signed_input)
         full = 1.0 - 2.0 ** (-self.k)
         alphas = {}
         for p, m in maxima.items():

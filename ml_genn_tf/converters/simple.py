@@ -1,9 +1,9 @@
 """Rate-coding conversion without normalisation."""
 from ml_genn.utils.checks import check_positive_int, reject_unknown_kwargs
 from .checks import check_bool, check_input_type
-from .converter import (Converter, create_rate_compiler, create_rate_input_neuron,
-                        create_rate_neuron)
+from .converter import Converter
 from .enum import InputType
+from .rate_coding import create_rate_compiler, create_rate_input_neuron, create_rate_neuron
 
 
 class Simple(Converter):

@@ -12,7 +12,8 @@ from ml_genn.utils.value import is_value_array, is_value_constant
 
 from ml_genn.utils.checks import check_positive_finite, check_positive_int
 from .checks import check_norm_data
-from .converter import _BiasMixin, iter_norm_batches
+from .neuron_adaptations import is_biased
+from .norm_data import iter_norm_batches
 
 _NO_INPUT = -3.0e38
 
@@ -152,7 +153,7 @@ def spike_normalise(net, net_inputs, net_outputs, norm_data, evaluate_timesteps:
                         genn_pop.set_dynamic_param_value("TfBiasScale", bias_scales[p])
             genn_pop = compiled.neuron_populations[pop]
             bias_scales[pop] = 1.0 / scales[ref]
-            if isinstance(pop.neuron, _BiasMixin):
+            if is_biased(pop.neuron):
                 genn_pop.set_dynamic_param_value("TfBiasScale", bias_scales[pop])
             max_in = _NO_INPUT
             for x in data:
@@ -171,7 +172,7 @@ def spike_normalise(net, net_inputs, net_outputs, norm_data, evaluate_timesteps:
 
     for pop, threshold in thresholds.items():
         pop.neuron.v_thresh = threshold
-        if isinstance(pop.neuron, _BiasMixin):
+        if is_biased(pop.neuron):
             pop.neuron.tf_bias = (np.asarray(pop.neuron.tf_bias, dtype=np.float64)
                                   * bias_scales[pop]).astype(np.float32)
     return thresholds

@@ -857,11 +857,11 @@ class CPUBackend(Backend):
     def _init_synapses(self, sg, index):
         conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
-        lines = []
+        cw = CodeWriter()
         snippet_vars = [v for v in sg.vars.values()
                         if isinstance(v.init, VarInit) and not is_constant(v.init)]
         if weight == Weight.PROCEDURAL:
-            return lines
+            return []
         kernel_vars = [v for v in snippet_vars
                        if "id_kernel" in self._names_in(v.init.snippet)]
         if conn == Conn.SPARSE:
@@ -882,38 +882,38 @@ class CPUBackend(Backend):
 
                 def add_synapse(args):
                     checks = [f"_idPost < {sg.trg.num_neurons}u"]
-                    parts = ["{", f"    const unsigned int _idPost = {args[0]};"]
-                    if len(args) > 1:
-                        parts.append(f"    const unsigned int _idKernel = "
-                                     f"{self._kernel_index(sg, args[1:])};")
-                        checks.append(f"_idKernel < {self._kernel_elements(sg)}u")
-                    parts += [f"    if (!({' && '.join(checks)})) {{ "
-                              f"mg_fail({ERROR_SYNAPSE_INDEX}); }}",
-                              f"    else if (_rowLength < {stride}u) {{",
-                              "        const unsigned int id_post = _idPost;",
-                              f"        {ind}[id_pre * {stride}u + _rowLength] = id_post;"]
-                    if len(args) > 1:
-                        parts.append("        const unsigned int id_kernel = _idKernel;")
-                        parts.append("        (void)id_kernel;")
-                    parts += ["        " + l for l in inline]
-                    parts += ["        _rowLength++;", "    }", "    else {",
-                              f"        mg_fail({ERROR_ROW});  // row longer than its padded stride",
-                              "    }", "}"]
-                    return "\n".join(parts)
+                    aw = CodeWriter()
+                    with aw.block():
+                        aw.line(f"const unsigned int _idPost = {args[0]};")
+                        if len(args) > 1:
+                            aw.line(f"const unsigned int _idKernel = "
+                                    f"{self._kernel_index(sg, args[1:])};")
+                            checks.append(f"_idKernel < {self._kernel_elements(sg)}u")
+                        aw.line(f"if (!({' && '.join(checks)})) {{ "
+                                f"mg_fail({ERROR_SYNAPSE_INDEX}); }}")
+                        with aw.block(f"else if (_rowLength < {stride}u)"):
+                            aw.line("const unsigned int id_post = _idPost;")
+                            aw.line(f"{ind}[id_pre * {stride}u + _rowLength] = id_post;")
+                            if len(args) > 1:
+                                aw.line("const unsigned int id_kernel = _idKernel;")
+                                aw.line("(void)id_kernel;")
+                            aw.lines(inline)
+                            aw.line("_rowLength++;")
+                        with aw.block("else"):
+                            aw.line(f"mg_fail({ERROR_ROW});  // row longer than its padded stride")
+                    return "\n".join(aw.result())
                 env = self._conn_env(sg, add_synapse, "row")
                 rows = self.renderer().statements(
                     ci.snippet.row_build_code, env, indent=0,
                     context=(ci.snippet.class_name, "row_build_code", f"synapse population '{sg.name}'"))
-                lines.append("// " + comment(f"build connectivity of '{sg.name}' "
-                                             f"({ci.snippet.class_name})"))
-                lines.append(f"if (build_connectivity[{index}]) {{")
-                loop = [f"for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++) {{",
-                        f"    mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
-                        f"{self.stream('conn', sg.name)}u, id_pre, 0);",
-                        "    unsigned int _rowLength = 0;"]
-                loop += indent(expand_multiline(rows), 1)
-                loop += [f"    {rl}[id_pre] = _rowLength;", "}"]
-                lines += indent(loop, 1) + ["}"]
+                cw.comment(f"build connectivity of '{sg.name}' ({ci.snippet.class_name})")
+                with cw.block(f"if (build_connectivity[{index}])"):
+                    with cw.block(f"for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++)"):
+                        cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
+                                f"{self.stream('conn', sg.name)}u, id_pre, 0);")
+                        cw.line("unsigned int _rowLength = 0;")
+                        cw.lines(expand_multiline(rows))
+                        cw.line(f"{rl}[id_pre] = _rowLength;")
             elif kernel_vars:
                 raise ModelError(f"synapse population '{sg.name}': variables initialised "
                                  "with id_kernel need connectivity built by a snippet")
@@ -929,35 +929,37 @@ class CPUBackend(Backend):
                 k = 1
                 for d in sg.kernel_size:
                     k *= d
-                head = [f"for (unsigned int id_kernel = 0; id_kernel < {k}u; id_kernel++) {{",
-                        "    const unsigned int id_syn = id_kernel;"]
+                head = (f"for (unsigned int id_kernel = 0; id_kernel < {k}u; id_kernel++)",
+                        ["const unsigned int id_syn = id_kernel;"])
                 extra = {"id_kernel"}
                 count = k
             elif conn == Conn.DENSE:
-                head = [f"for (unsigned int id_syn = 0; id_syn < {npre * npost}u; id_syn++) {{",
-                        f"    const unsigned int id_pre = id_syn / {npost}u, "
-                        f"id_post = id_syn % {npost}u;"]
+                head = (f"for (unsigned int id_syn = 0; id_syn < {npre * npost}u; id_syn++)",
+                        [f"const unsigned int id_pre = id_syn / {npost}u, "
+                         f"id_post = id_syn % {npost}u;"])
                 extra = {"id_pre", "id_post"}
                 count = npre * npost
             else:
                 stride = self.model._sizes[(sg.name, "stride")]
                 rl, ind = self._array_name(sg.name, "rowLength"), self._array_name(sg.name, "ind")
-                head = [f"for (unsigned int id_syn = 0; id_syn < {npre * stride}u; id_syn++) {{",
-                        f"    const unsigned int id_pre = id_syn / {stride}u;",
-                        f"    if (id_syn % {stride}u >= {rl}[id_pre]) continue;",
-                        f"    const unsigned int id_post = {ind}[id_syn];"]
+                head = (f"for (unsigned int id_syn = 0; id_syn < {npre * stride}u; id_syn++)",
+                        [f"const unsigned int id_pre = id_syn / {stride}u;",
+                         f"if (id_syn % {stride}u >= {rl}[id_pre]) continue;",
+                         f"const unsigned int id_post = {ind}[id_syn];"])
                 extra = {"id_pre", "id_post"}
                 count = npre * stride
             nb = spec.size // count
-            body = [f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {stream}u, "
-                    f"batch * {count}u + id_syn, 0);", f"{spec.ctype} _value;"]
-            body += self._var_init_code(sg, v, "_value", "synapse", extra_names=extra)
-            body.append(f"{spec.c_name}[batch * {count}u + id_syn] = _value;")
-            lines.append("// " + comment(f"initialise '{sg.name}.{v.name}' "
-                                         f"({v.init.snippet.class_name})"))
-            lines.append(f"for (unsigned int batch = 0; batch < {nb}u; batch++) {{")
-            lines += indent(head + indent(body, 1) + ["}"], 1) + ["}"]
-        return lines
+            cw.comment(f"initialise '{sg.name}.{v.name}' ({v.init.snippet.class_name})")
+            with cw.block(f"for (unsigned int batch = 0; batch < {nb}u; batch++)"):
+                loop, indices = head
+                with cw.block(loop):
+                    cw.lines(indices)
+                    cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {stream}u, "
+                            f"batch * {count}u + id_syn, 0);")
+                    cw.line(f"{spec.ctype} _value;")
+                    cw.lines(self._var_init_code(sg, v, "_value", "synapse", extra_names=extra))
+                    cw.line(f"{spec.c_name}[batch * {count}u + id_syn] = _value;")
+        return cw.result()
 
     # ------------------------------------------------------------------
     # custom updates

@@ -21,6 +21,7 @@ from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as W
                      VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
 from ..types import NUMERIC_TYPES
+from .writer import CodeWriter
 
 # C99 maths functions and their argument counts.
 MATHS = {
@@ -122,7 +123,6 @@ def c_literal(value, ctype, precision):
     return f"({iv})"
 
 
-INDENT = "    "
 IDX = "unsigned int"     # C type of indices and sizes in code strings
 
 # Error bits set by generated code (mg_fail) and raised by Python after the
@@ -147,11 +147,6 @@ ERROR_MESSAGES = {
                  "max_dendritic_delay_timesteps - 1 (the input was dropped; raise "
                  "max_dendritic_delay_timesteps above the largest delay)",
 }
-
-
-def indent(lines, n):
-    pad = INDENT * n
-    return [pad + l if l else l for l in lines]
 
 
 def writable(access):
@@ -650,7 +645,10 @@ class Backend:
             snippet.var_init_code, env, indent=0, new_scope=True,
             context=(snippet.class_name, "var_init_code",
                      f"initialisation of '{group.name}.{var.name}'"))
-        return ["{"] + indent(lines, 1) + ["}"]
+        cw = CodeWriter()
+        with cw.block():
+            cw.lines(lines)
+        return cw.result()
 
     def _ref_info(self, ref):
         """(array spec, variable access, element count) of a reference."""

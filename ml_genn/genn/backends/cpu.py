@@ -17,9 +17,9 @@ from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as W
                      VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
 from ..names import comment
-from .writer import CodeWriter
+from .writer import INDENT, CodeWriter
 from .base import (ERROR_DIVISION, ERROR_EGP_INDEX, ERROR_ROW, ERROR_SYNAPSE_INDEX, IDX,
-                   INDENT, Backend, c_ident, c_literal, expand_multiline, indent, writable)
+                   Backend, c_ident, c_literal, expand_multiline, writable)
 
 _HERE = os.path.dirname(__file__)
 
@@ -1060,20 +1060,21 @@ class CPUBackend(Backend):
                     f"{'-' + ('FLT_MAX' if spec.ctype in ('float',) or (spec.ctype == 'scalar' and self.precision == 'float') else 'DBL_MAX') if op == 'max' else '0'};"
                     for name, op, _, spec in red]
         acc_store = [f"{target} = _acc_{name};" for name, op, target, spec in red]
-        out = ["// " + comment(f"custom update '{cu.name}' (model '{snippet.class_name}')")]
         if batch_red:
-            out += [f"for (unsigned int id = 0; id < {n}u; id++) {{"]
-            out += indent(acc_init + [f"for (unsigned int batch = 0; batch < {B}u; batch++) {{"]
-                           + indent(body, 1) + ["}"] + acc_store, 1)
-            out.append("}")
+            outer, inner = (f"for (unsigned int id = 0; id < {n}u; id++)",
+                            f"for (unsigned int batch = 0; batch < {B}u; batch++)")
         elif neuron_red:
-            out += [f"for (unsigned int batch = 0; batch < {B}u; batch++) {{"]
-            out += indent(acc_init + [f"for (unsigned int id = 0; id < {n}u; id++) {{"]
-                           + indent(body, 1) + ["}"] + acc_store, 1)
-            out.append("}")
+            outer, inner = (f"for (unsigned int batch = 0; batch < {B}u; batch++)",
+                            f"for (unsigned int id = 0; id < {n}u; id++)")
         else:
-            out += [f"for (int batch = 0; batch < {B}; batch++) {{",
-                    f"    for (unsigned int id = 0; id < {n}u; id++) {{"]
-            out += indent(body, 2) + ["    }", "}"]
-        return ["{"] + indent(out, 1) + ["}"]
-
+            outer, inner = (f"for (int batch = 0; batch < {B}; batch++)",
+                            f"for (unsigned int id = 0; id < {n}u; id++)")
+        cw = CodeWriter()
+        with cw.block():
+            cw.comment(f"custom update '{cu.name}' (model '{snippet.class_name}')")
+            with cw.block(outer):
+                cw.lines(acc_init)
+                with cw.block(inner):
+                    cw.lines(body)
+                cw.lines(acc_store)
+        return cw.result()

@@ -10,9 +10,8 @@ user text ever reaches generated code.
 """
 from contextlib import contextmanager
 
+from ..code.renderer import INDENT
 from ..names import comment as _sanitise
-
-INDENT = "    "
 
 
 class CodeWriter:

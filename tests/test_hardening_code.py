@@ -224,7 +224,7 @@ def test_array_c_names_are_unique_by_construction():
     m.add_neuron_population("A_B", 2, nm2, {}, {"C": 0.0})
     backend = CPUBackend(m)
     backend.generate()
-    names = [a.c_name for a in backend.arrays]
+    names = [a.c_name for a in backend.layout]
     assert len(names) == len(set(names))
     assert backend._spec("A", "B_C").c_name != backend._spec("A_B", "C").c_name
     assert all(n.startswith("mg_") for n in names)

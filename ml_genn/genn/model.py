@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from .errors import ModelError, RuntimeStateError
+from .layout import RECORDING_FIELDS
 from .groups import CurrentSource, CustomUpdate, NeuronGroup, SynapseGroup
 from .snippets import (CurrentSourceModel, CustomUpdateModel, NeuronModel,
                        WeightUpdateInit, PostsynapticInit, SparseConnectivityInit,
@@ -365,7 +366,7 @@ class GeNNModel:
     def _check_index_sizes(self, backend):
         """Sizes that would overflow the 32-bit indices of generated code."""
         limit = _INDEX_LIMIT
-        for spec in backend.arrays:
+        for spec in backend.layout:
             if spec.size > limit:
                 raise ModelError(f"'{spec.key[0]}': array '{spec.key[1]}' would have "
                                  f"{spec.size} elements, more than generated code can index "
@@ -508,8 +509,7 @@ class GeNNModel:
             raise RuntimeStateError(f"dt changed from {self._built_dt} to {self.dt!r} after "
                                     "build(); call build() again")
         # the generated code writes recording buffers that were enabled at build()
-        if any(spec.key[1] in ("recSpk", "recSpkEvnt") for spec in self._backend.arrays) \
-                and not num_recording_timesteps:
+        if self._backend.layout.records() and not num_recording_timesteps:
             raise RuntimeStateError("spike recording is enabled: pass "
                                     "load(num_recording_timesteps=N)")
         if num_recording_timesteps is not None and (
@@ -522,11 +522,12 @@ class GeNNModel:
         if n_rec >= 2 ** 32:
             raise ModelError(f"load: num_recording_timesteps = {n_rec} is too large (at most "
                              f"{2 ** 32 - 1})")
-        for ng in self.neuron_populations.values():
-            if ng.spike_recording_enabled or ng.spike_event_recording_enabled:
-                words = n_rec * self.batch_size * ((ng.num_neurons + 31) // 32)
+        layout = self._backend.layout
+        for spec in layout:
+            if spec.key[1] in RECORDING_FIELDS:
+                words = layout.load_size(spec, self, n_rec)
                 if words > 2 ** 40:
-                    raise ModelError(f"load: recording {n_rec} steps of '{ng.name}' needs "
+                    raise ModelError(f"load: recording {n_rec} steps of '{spec.key[0]}' needs "
                                      f"{words * 4} bytes; record fewer steps")
         self._check_memory(n_rec)
         self._num_recording_timesteps = n_rec
@@ -547,12 +548,9 @@ class GeNNModel:
         """A clear error instead of an out-of-memory kill: the state arrays
         (with recording buffers for ``n_rec`` steps) must fit in memory."""
         total = 0
-        for spec in self._backend.arrays:
-            n = spec.size
-            if spec.key[1] in ("recSpk", "recSpkEvnt"):
-                ng = self.neuron_populations[spec.key[0]]
-                n = n_rec * self.batch_size * ((ng.num_neurons + 31) // 32)
-            total += n * np.dtype(spec.dtype).itemsize
+        layout = self._backend.layout
+        for spec in layout:
+            total += layout.load_size(spec, self, n_rec) * np.dtype(spec.dtype).itemsize
         limit = _physical_memory()
         if limit and total > limit:
             raise ModelError(f"load: the state of model '{self.model_name}' needs "

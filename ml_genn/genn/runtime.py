@@ -17,12 +17,7 @@ import numpy as np
 from .errors import ModelError, RuntimeStateError
 from .groups import constant_value, is_constant
 from .snippets import VarInit
-
-
-def _fill_value(spec, dtype):
-    if spec.fill == "-max":
-        return np.finfo(dtype).min
-    return spec.fill
+from .layout import recording_words
 
 
 _free_instances = {}            # (library path, sha256) -> [CDLL, ...] not in use
@@ -198,13 +193,10 @@ def load_model(model):
     model._run_fn = lib.mg_run
     model._arrays = {}
     model._specs = {}
-    for spec in backend.arrays:
-        size = spec.size
-        if spec.key[1] in ("recSpk", "recSpkEvnt"):
-            ng = model.neuron_populations[spec.key[0]]
-            size = model._num_recording_timesteps * model.batch_size * \
-                ((ng.num_neurons + 31) // 32)
-        arr = np.full(size, _fill_value(spec, spec.dtype), dtype=spec.dtype)
+    layout = backend.layout
+    for spec in layout:
+        arr = np.full(layout.load_size(spec, model, model._num_recording_timesteps),
+                      spec.fill_value, dtype=spec.dtype)
         model._arrays[spec.key] = arr
         model._specs[spec.key] = spec
     # EGPs given before load
@@ -262,7 +254,7 @@ def load_model(model):
         var.values = _expand_sparse_values(g, var)
     model._custom_update_fns = {}
     for group_name in {cu.group_name for cu in model.custom_updates.values()}:
-        from .backends.base import c_ident
+        from .layout import c_ident
         fn = getattr(lib, f"mg_custom_update_{c_ident(group_name)}")
         fn.argtypes = [ctypes.c_uint64]
         model._custom_update_fns[group_name] = fn
@@ -421,7 +413,7 @@ def decode_spikes(model, ng, field="recSpk"):
     if model._timestep < n_rec:
         raise RuntimeStateError(f"spike_recording_data of '{ng.name}': only "
                                 f"{model._timestep} of the {n_rec} recorded steps have run")
-    words = (ng.num_neurons + 31) // 32
+    words = recording_words(ng.num_neurons)
     rec = model._arrays[(ng.name, field)].reshape(n_rec, model.batch_size, words)
     # the ring holds steps [timestep - n_rec, timestep); slot = step % n_rec
     first = model._timestep - n_rec

@@ -7,20 +7,19 @@ loops or threads, atomics, qualifiers, and how the result is compiled.
 """
 import math
 import numbers
-import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..code import Environment, Function, Renderer, Value
 from ..code.environment import Local
 from ..errors import ModelError
-from ..groups import constant_value, is_constant, numpy_dtype
+from ..groups import constant_value, is_constant
 from ..snippets import VarInit, derived_values
 from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as Weight,
                      VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
 from ..types import NUMERIC_TYPES
+from ..layout import Layout
 from .writer import CodeWriter
 
 # C99 maths functions and their argument counts.
@@ -36,30 +35,6 @@ MATHS = {
 }
 RNG_FUNCTIONS = ("gennrand", "gennrand_uniform", "gennrand_normal", "gennrand_exponential",
                  "gennrand_log_normal", "gennrand_gamma", "gennrand_binomial")
-
-
-@dataclass
-class ArraySpec:
-    """One array shared between Python and native code."""
-    index: int
-    c_name: str
-    ctype: str        # C element type
-    dtype: object     # numpy dtype
-    size: int         # elements (0 = set at run time, e.g. EGPs)
-    key: tuple        # (group name, field)
-    fill: object = 0
-    origin: str = ""  # what declared it ("" = the engine itself)
-
-
-def c_ident(name):
-    """A C identifier derived from a user's group name.
-
-    Group names are validated identifiers (:mod:`..names`), so this is the
-    identity for them; kept for internal keys such as ``"<model>"``."""
-    s = re.sub(r"[^A-Za-z0-9_]", "_", name)
-    if not s or s[0].isdigit():
-        s = "g" + s
-    return s.lstrip("_") or "g"
 
 
 def c_literal(value, ctype, precision):
@@ -176,8 +151,7 @@ class Backend:
         self.model = model
         self.precision = model.precision
         self.renderer_cache = {}
-        self.arrays = []
-        self._array_index = {}
+        self.layout = Layout(model.precision)
         # keys (group, field) of the EGP arrays that rendered code reads or
         # writes: the runtime can insist they are set before run()
         self.egps_read = set()
@@ -185,28 +159,8 @@ class Backend:
 
     # -- arrays ------------------------------------------------------------
     def add_array(self, group_name, field, ctype, size, fill=0, origin=""):
-        """The array of ``(group_name, field)``, created on first use.
-
-        ``origin`` says what declared it (e.g. "variable 'V'"); two different
-        declarations mapping to one key (a variable called ``pre_x`` next to
-        a presynaptic variable ``x``) are a ModelError, never a shared array.
-        The C name starts with ``mg_`` and the array's index, so it is unique
-        and can be neither a user's name nor a macro."""
-        key = (group_name, field)
-        if key in self._array_index:
-            spec = self._array_index[key]
-            if spec.origin != origin:
-                def what(o):
-                    return o or f"the engine's own '{field}' array"
-                raise ModelError(f"'{group_name}': {what(origin)} and {what(spec.origin)} "
-                                 f"would share the array '{field}'; rename one of them")
-            return spec
-        c_name = f"mg_{len(self.arrays)}_{c_ident(group_name)}_{field.replace('.', '_')}"
-        spec = ArraySpec(len(self.arrays), c_name, ctype,
-                         numpy_dtype(ctype, self.precision), int(size), key, fill, origin)
-        self.arrays.append(spec)
-        self._array_index[key] = spec
-        return spec
+        """Declare (or find) an array in the model's :class:`~..layout.Layout`."""
+        return self.layout.add(group_name, field, ctype, size, fill, origin)
 
     def stream(self, *key):
         """A distinct RNG stream id per (group, purpose)."""
@@ -441,7 +395,7 @@ class Backend:
             env.define(r.name, Value(target, writable=writable(r.access),
                                      ctype=ng.vars[target].type,
                                      description=f"{role}synaptic neuron variable reference"))
-        if st := self._array_index.get((ng.name, "st")):
+        if st := self.layout.get(ng.name, "st"):
             env.define(f"st_{role}", Value(f"_p_{st.c_name}[id]", ctype="timepoint",
                                            description=f"{role}synaptic spike time"))
         return env, ref_names
@@ -468,14 +422,14 @@ class Backend:
 
     def _dyn(self, group, field):
         """Name of a dynamic-parameter array, or "" if the group has none."""
-        spec = self._array_index.get((group, field))
+        spec = self.layout.get(group, field)
         return spec.c_name if spec else ""
 
     def _array_name(self, group, field):
         return self._spec(group, field).c_name
 
     def _spec(self, group, field):
-        return self._array_index[(group, field)]
+        return self.layout[group, field]
 
     def _batched_index(self, var, count, idx, batch="batch"):
         dims = var_dims(var.access)
@@ -546,14 +500,14 @@ class Backend:
                     f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
                     writable=writable(r.access), ctype=v.type,
                     description=f"{role}synaptic neuron variable reference"))
-            st = self._array_index.get((ng.name, "st"))
+            st = self.layout.get(ng.name, "st")
             if st is not None:
                 env.define(f"st_{role}", Value(f"{st.c_name}[batch * {ng.num_neurons}u + {idx}]",
                                                ctype="timepoint",
                                                description=f"{role}synaptic spike time"))
         env.define("addToPost", Function(lambda a: self.add_to("_out[id_post]", a[0]), 1, 1,
                                          "function", statement=True, returns="void"))
-        if (sg.name, "outPre") in self._array_index:
+        if (sg.name, "outPre") in self.layout:
             env.define("addToPre", Function(lambda a: self.add_to("_outPre[id_pre]", a[0]), 1, 1,
                                             "function", statement=True, returns="void"))
         ds = sg.max_dendritic_delay_timesteps

@@ -17,9 +17,10 @@ from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as W
                      VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
 from ..names import comment
+from ..layout import c_ident, recording_words
 from .writer import INDENT, CodeWriter
 from .base import (ERROR_DIVISION, ERROR_EGP_INDEX, ERROR_ROW, ERROR_SYNAPSE_INDEX, IDX,
-                   Backend, c_ident, c_literal, expand_multiline, writable)
+                   Backend, c_literal, expand_multiline, writable)
 
 _HERE = os.path.dirname(__file__)
 
@@ -172,16 +173,16 @@ class CPUBackend(Backend):
     def _array_table(self):
         w = CodeWriter()
         w.line("// ---- arrays owned by Python (NumPy), bound by index ----")
-        for a in self.arrays:
+        for a in self.layout:
             w.line(f"static {a.ctype}* {a.c_name} = nullptr;  "
                    f"// {comment(f'{a.key[0]}.{a.key[1]}')}")
-        w.line(f"static uint64_t mg_size[{max(len(self.arrays), 1)}] = {{0}};  "
+        w.line(f"static uint64_t mg_size[{max(len(self.layout), 1)}] = {{0}};  "
                "// elements of each array")
         w.line('extern "C" int mg_get_error() { return __atomic_exchange_n(&mg_error, 0, '
                "__ATOMIC_RELAXED); }")
         with w.block('extern "C" void mg_set_array(unsigned int index, void* ptr)'):
             with w.block("switch (index)"):
-                for a in self.arrays:
+                for a in self.layout:
                     w.line(f"case {a.index}: {a.c_name} = ({a.ctype}*)ptr; break;")
         w.line()
         return w.result()
@@ -191,7 +192,7 @@ class CPUBackend(Backend):
         w = CodeWriter()
         w.line("// ---- called from Python: the number of elements of each array ----")
         with w.block('extern "C" void mg_set_size(unsigned int index, uint64_t size)'):
-            w.line(f"if (index < {len(self.arrays)}u) {{ mg_size[index] = size; }}")
+            w.line(f"if (index < {len(self.layout)}u) {{ mg_size[index] = size; }}")
         w.line()
         return w.result()
 
@@ -222,7 +223,7 @@ class CPUBackend(Backend):
         for a in snippet.additional_input_vars:
             env.define(a.name, Value(a.name, description="additional input variable",
                                      ctype=a.type))
-        st_spec = self._array_index.get((ng.name, "st"))
+        st_spec = self.layout.get(ng.name, "st")
         if st_spec is not None:
             env.define("st", Value(f"_p_{st_spec.c_name}[id]", description="last spike time",
                                    ctype="timepoint"))
@@ -276,7 +277,7 @@ class CPUBackend(Backend):
             cw.line(f"uint32_t* __restrict const _spk = {spk} + (batch * {slots}u + _slot) * "
                     f"{n}u;")
             cw.line("uint32_t _spkCnt = 0;")
-            words = (n + 31) // 32
+            words = recording_words(n)
             if ng.spike_recording_enabled:
                 rec = self._array_name(ng.name, "recSpk")
                 cw.line(f"uint32_t* __restrict const _rec = {rec} + "
@@ -358,7 +359,7 @@ class CPUBackend(Backend):
                 if role == "pre":
                     fields["events"] = wu.pre_event_threshold_condition_code
                 if not any(c.strip() for c in fields.values()):
-                    if role == "pre" and (sg.name, "outPre") in self._array_index:
+                    if role == "pre" and (sg.name, "outPre") in self.layout:
                         parts["input"] += self._out_pre_block(sg, targets)
                     continue
                 env, refs = self._wu_neuron_env(sg, role)
@@ -391,15 +392,15 @@ class CPUBackend(Backend):
                     parts["finish"].append(
                         f"{self._array_name(sg.name, 'evntCnt')}[batch * {slots}u + _slot] = "
                         f"_evntCnt_{evnt};")
-                if role == "pre" and (sg.name, "outPre") in self._array_index:
+                if role == "pre" and (sg.name, "outPre") in self.layout:
                     parts["input"] += self._out_pre_block(sg, targets)
                 used |= {refs[k] for k in env.root.used if k in refs}
                 written |= {refs[k] for k in env.root.written if k in refs}
                 rng |= self.uses_rng(env)
         if any_event:
             parts["events"].insert(0, "bool _anyEvent = false;")
-            if (ng.name, "recSpkEvnt") in self._array_index:
-                words = (ng.num_neurons + 31) // 32
+            if (ng.name, "recSpkEvnt") in self.layout:
+                words = recording_words(ng.num_neurons)
                 rec = self._array_name(ng.name, "recSpkEvnt")
                 parts["setup"] += [
                     f"uint32_t* __restrict const _recEvnt = {rec} + "
@@ -408,7 +409,7 @@ class CPUBackend(Backend):
                 parts["events"].append("if (_anyEvent) _recEvnt[id / 32u] |= 1u << (id % 32u);")
             else:
                 parts["events"].append("(void)_anyEvent;")
-        elif (ng.name, "recSpkEvnt") in self._array_index:
+        elif (ng.name, "recSpkEvnt") in self.layout:
             raise ModelError(f"neuron population '{ng.name}': spike_event_recording_enabled "
                              "but no outgoing synapse population has a "
                              "pre_event_threshold_condition_code")
@@ -552,7 +553,7 @@ class CPUBackend(Backend):
                       "timepoint t, uint64_t timestep, uint64_t step)"):
             cw.line(f"scalar* __restrict const _out = {self._array_name(sg.name, 'inSyn')} + "
                     f"batch * {npost}u;")
-            if (sg.name, "outPre") in self._array_index:
+            if (sg.name, "outPre") in self.layout:
                 cw.line(f"scalar* __restrict const _outPre = "
                         f"{self._array_name(sg.name, 'outPre')} + batch * {npre}u;")
             if sg.max_dendritic_delay_timesteps > 1:

@@ -70,6 +70,18 @@ def test_numpy_serialiser_keeps_hostile_names_inside_its_folder(tmp_path):
     np.testing.assert_array_equal(ser.deserialise(("../../escape", "g")), np.arange(3))
 
 
+def test_numpy_serialiser_never_lets_two_names_share_a_file(tmp_path):
+    ser = Numpy(str(tmp_path / "ckpt"))
+    names = ["a/b", "a_b", "a\\b", "a%2Fb", "..", ".", "_"]
+    for i, name in enumerate(names):
+        ser.serialise((name, "g"), np.full(2, i))
+    assert len(list((tmp_path / "ckpt").iterdir())) == len(names)
+    for i, name in enumerate(names):
+        np.testing.assert_array_equal(ser.deserialise((name, "g")), np.full(2, i))
+    ser.serialise(("pop", "a/b"), np.arange(2))
+    assert set(ser.deserialise_all(("pop",))) == {"a/b"}
+
+
 # ---------------------------------------------------------------------------
 # 2. Values: shapes, compiler arguments, neuron/synapse/connectivity values
 # ---------------------------------------------------------------------------

@@ -494,3 +494,16 @@ def test_long_else_if_chain_names_the_limit():
         parse_statements(chain)
     short = " else ".join(f"if (x == {i}) {{ y = {i}; }}" for i in range(MAX_NESTING - 5))
     assert parse_statements(short).children
+
+
+def test_names_cannot_be_changed_past_their_checks():
+    m = GeNNModel("float", "renames")
+    pop = m.add_neuron_population("P", 2, "Poisson", {"rate": 1.0}, {"timeStepToSpike": 0.0})
+    with pytest.raises(AttributeError):
+        pop.name = "a-b"                       # the model's tables are keyed by it
+    with pytest.raises(AttributeError):
+        pop.snippet.class_name = "x\n#include <cstdlib>"
+    with pytest.raises(ModelError, match=r"model name .*'\.\./x'"):
+        m.model_name = "../x"
+    m.model_name = "renamed_ok"
+    assert m.model_name == "renamed_ok" and pop.name == "P"

@@ -1341,3 +1341,50 @@ def test_interrupting_python_stops_the_whole_compiler(tmp_path):
                           text=True).stdout.split()
     assert left == [], "compiler processes left running: " + " ".join(left)
     assert not any(f.startswith(".build-") for f in os.listdir(tmp_path / "cache"))
+
+
+def test_builtin_convolutions_skip_the_per_synapse_check_user_snippets_keep_it(cache):
+    """Built-in Toeplitz convolutions are in range by their constraints (no
+    check in the innermost loop); a user's diagonal code is checked."""
+    from ml_genn.genn import create_toeplitz_connect_init_snippet
+
+    def conv_model(name, conn):
+        model = GeNNModel("float", name)
+        a = model.add_neuron_population("A", 4 * 4 * 1, "Poisson", {"rate": 100.0},
+                                        {"timeStepToSpike": 0.0})
+        b = model.add_neuron_population("B", 4 * 4 * 2, "LIF", LIF_PARAMS, LIF_VARS)
+        model.add_synapse_population(
+            "AB", "TOEPLITZ", a, b,
+            init_weight_update("StaticPulse", {}, {"g": init_var("Constant", {"constant": 1.0})}),
+            init_postsynaptic("DeltaCurr"), conn)
+        model.build()
+        return open(model.source_path).read()
+
+    builtin = conv_model("conv_builtin", init_toeplitz_connectivity("Conv2D", {
+        "conv_kh": 3, "conv_kw": 3, "conv_ih": 4, "conv_iw": 4, "conv_ic": 1,
+        "conv_oh": 4, "conv_ow": 4, "conv_oc": 2}))
+    assert "mg_fail(16)" not in builtin
+    user = create_toeplitz_connect_init_snippet(
+        "Shift", diagonal_build_code="for_each_synapse { addSynapse(id_pre + 1, 0, 0, 0, 0); }",
+        calc_max_row_len_func=lambda num_pre, num_post, pars: 1,
+        calc_kernel_size_func=lambda pars: [1, 1, 1, 1])
+    assert "mg_fail(16)" in conv_model("conv_user", init_toeplitz_connectivity(user, {}))
+
+
+def test_only_egps_the_code_reads_must_be_set(cache):
+    """What the renderer saw the code read, not a text search: an EGP named
+    only in a comment need not be set; one that is read must be."""
+    nm = create_neuron_model(
+        "EgpComment", vars=[("V", "scalar")], extra_global_params=[("w", "scalar*"),
+                                                                   ("u", "scalar*")],
+        sim_code="V += u[0]; // w is not used any more")
+    model = GeNNModel("float", "egp_comment")
+    pop = model.add_neuron_population("P", 2, nm, {}, {"V": 0.0})
+    model.build()
+    model.load()
+    with pytest.raises(RuntimeStateError, match=r"'u' is read by the model's code but was "
+                                                r"never set"):
+        model.run(1)
+    pop.extra_global_params["u"].set_init_values(np.array([2.0], dtype=np.float32))
+    model.run(3)
+    np.testing.assert_array_equal(pop.vars["V"].view, 6.0)

@@ -250,9 +250,15 @@ class Group:
     """Common part: name, model snippet, parameters, dynamic parameters."""
     kind = "group"
 
+    @property
+    def name(self):
+        """The group's name, checked when it was added (read-only: the model's
+        tables and the generated code are keyed by it)."""
+        return self._name
+
     def __init__(self, model, name, snippet, params):
         self.genn_model = model
-        self.name = name
+        self._name = name
         self.snippet = snippet
         self.model = snippet          # pygenn name: the group's neuron/WU/... model
         self.params = _as_dict(params, f"{self.kind} '{name}'", "params")

@@ -141,10 +141,7 @@ class GeNNModel:
             raise ModelError(f"unknown backend {backend!r}; choose 'cpu' or 'cuda'")
         self.precision = precision
         self.time_precision = time_precision or precision
-        # the name is written into a comment and a "{model_name}_CODE" path
-        from .names import check_name
-        check_name(model_name, "model", only_identifier=True)
-        self.model_name = model_name
+        self.model_name = model_name     # checked: see the property
         self.backend_name = backend
         unknown = sorted(set(preferences) - set(ACCEPTED_PREFERENCES))
         if unknown:
@@ -201,6 +198,18 @@ class GeNNModel:
     # ------------------------------------------------------------------
     # description
     # ------------------------------------------------------------------
+    @property
+    def model_name(self):
+        """The model's name (a C identifier, checked whenever it is set: it is
+        written into generated code and names the ``_CODE`` folder)."""
+        return self._model_name
+
+    @model_name.setter
+    def model_name(self, value):
+        from .names import check_name
+        check_name(value, "model", only_identifier=True)
+        self._model_name = value
+
     def _check_name(self, name, what):
         if not isinstance(name, str) or not name:
             raise ModelError(f"{what} name must be a non-empty string, got {name!r}")
@@ -636,9 +645,21 @@ class GeNNModel:
             while remaining:
                 c = chunk if chunk < remaining else remaining
                 t0 = clock()
-                run_fn(counters, c, num_rec, threads)
+                code = 0
+                try:
+                    run_fn(counters, c, num_rec, threads)
+                    code = get_error()
+                except BaseException as interrupt:
+                    # Ctrl-C right after the native call: its errors are read now
+                    # (never left for the next run()) and told with the interrupt
+                    code = code or get_error()
+                    if code and hasattr(interrupt, "add_note"):
+                        from .runtime import native_error
+                        end = self._timestep
+                        interrupt.add_note(str(native_error(
+                            self, code, f"run() (time steps {end - c} to {end - 1})")))
+                    raise
                 remaining -= c
-                code = get_error()
                 if code:
                     from .runtime import native_error
                     end = self._timestep

@@ -88,9 +88,9 @@ spkCnt spk dyn psm_dyn recSpk recSpkEvnt st inSyn evntCnt evnt outPre denDelay
 rowLength ind timers
 """.split())
 
-#: Macros of the headers in the generated prelude (cstdint, cstring, cmath,
-#: cfloat, cstdio, cassert, algorithm, chrono, omp.h) that a user could
-#: plausibly pick.  Completed at build time by the compiler's own list.
+#: Standard macros of C/C++ headers (the generated prelude includes some of
+#: them) that a user could plausibly pick.  Completed at build time by the
+#: compiler's own list for the prelude's real ``#include``s.
 STATIC_MACROS = frozenset("""
 NULL EOF BUFSIZ FILENAME_MAX FOPEN_MAX L_tmpnam TMP_MAX SEEK_SET SEEK_CUR SEEK_END
 stdin stdout stderr errno assert NDEBUG offsetof setjmp va_arg va_start va_end va_copy
@@ -215,12 +215,8 @@ def comment(text):
 # ---------------------------------------------------------------------------
 # build time: the macros the compiler really defines
 # ---------------------------------------------------------------------------
-PRELUDE_INCLUDES = ("cstdint", "cstring", "cmath", "cfloat", "cstdio", "cassert",
-                    "algorithm", "chrono")
-
-
 @functools.lru_cache(maxsize=None)
-def compiler_macros(cxx, includes=PRELUDE_INCLUDES, flags=()):
+def compiler_macros(cxx, includes, flags=()):
     """Names of every macro ``cxx`` (with ``flags``) defines after
     ``#include``-ing ``includes``.
 
@@ -246,7 +242,7 @@ def compiler_macros(cxx, includes=PRELUDE_INCLUDES, flags=()):
     return frozenset(names)
 
 
-def check_macro_clashes(named, cxx, includes=PRELUDE_INCLUDES, flags=()):
+def check_macro_clashes(named, cxx, includes, flags=()):
     """``named``: iterable of (kind, name, owner).  Raise ModelError for the
     first name that the compiler defines as a macro."""
     macros = compiler_macros(cxx, tuple(includes), tuple(flags))

@@ -8,7 +8,6 @@ garbage-collected) its instance goes back to a pool and is reused by the
 next model of the same library, so reloading does not leak mappings.
 """
 import ctypes
-import re
 import threading
 import weakref
 
@@ -21,7 +20,9 @@ from .layout import recording_words
 
 
 _free_instances = {}            # (library path, sha256) -> [CDLL, ...] not in use
-_pool_lock = threading.Lock()
+# reentrant: a model's finalizer (which releases its instance) can run during
+# garbage collection triggered by an allocation made while the lock is held
+_pool_lock = threading.RLock()
 
 
 def _release_library(key, lib):
@@ -44,32 +45,12 @@ def _acquire_library(model):
     return key, load_library(model._built, info["sha256"], info.get("size"))
 
 
-def _code_text(snippet):
-    return "\n".join(getattr(snippet, f, None) or "" for f in snippet.code_fields)
-
-
-def _reads(snippets, name):
-    pattern = re.compile(r"\b" + re.escape(name) + r"\b")
-    return any(pattern.search(_code_text(s)) for s in snippets if s is not None)
-
-
 def _required_egps(model):
-    """EGPs the generated code reads: (view, needed at load (init code))."""
-    out = []
-    for g in _groups(model):
-        snippets = [g.snippet]
-        if g.kind == "synapse population":
-            snippets.append(g.ps_initialiser.snippet)
-        for view in list(g.extra_global_params.values()) + \
-                list(getattr(g, "psm_extra_global_params", {}).values()):
-            if _reads(snippets, view.name):
-                out.append((view, False))
-    for _, _, var in _all_vars(model):
-        if isinstance(var.init, VarInit):
-            for view in var.extra_global_params.values():
-                if _reads([var.init.snippet], view.name.split(".")[-1]):
-                    out.append((view, True))
-    return out
+    """EGPs the generated code reads (as the renderer recorded them): (view,
+    needed at load, i.e. read by variable initialisation code)."""
+    read = model._backend.egps_read
+    return [(view, view.owner_var is not None) for view in _all_egps(model)
+            if (view.group.name, _egp_field(view)) in read]
 
 
 def _egp_missing(view, when):
@@ -104,21 +85,18 @@ def check_before_run(model, kinds=None):
         s, e = start._array, end._array
         if s is None or e is None:
             continue
-        if s.size != e.size and e.size and s.size % e.size == 0:
-            e = np.tile(e, s.size // e.size)
-        elif s.size != e.size and s.size and e.size % s.size == 0:
-            s = np.tile(s, e.size // s.size)
-        s64, e64 = s.astype(np.int64).ravel(), e.astype(np.int64).ravel()
+        # rows: batch elements (a shared array broadcasts); no copies on this path
+        nn = ng.num_neurons
+        s2, e2 = s.reshape(-1, nn), e.reshape(-1, nn)
         # EGP[start] is read while start != end, and start only grows
-        bad = (s64 > e64) | ((s64 < e64) & (e64 > n))
-        if np.any(bad):
-            i = int(np.flatnonzero(bad)[0])
-            nn = ng.num_neurons
-            where = f"neuron {i % nn}" + (f" of batch element {i // nn}" if s64.size > nn
-                                          else "")
+        bad = (s2 > e2) | ((s2 < e2) & (e2 > n))
+        if bad.any():
+            b, i = (int(x) for x in np.argwhere(bad)[0])
+            where = f"neuron {i}" + (f" of batch element {b}" if bad.shape[0] > 1 else "")
+            sv, ev = int(s2[min(b, s2.shape[0] - 1), i]), int(e2[min(b, e2.shape[0] - 1), i])
             raise RuntimeStateError(
                 f"neuron population '{ng.name}' ({ng.snippet.class_name}): {where} has "
-                f"{start.name} = {int(s64[i])}, {end.name} = {int(e64[i])}, but "
+                f"{start.name} = {sv}, {end.name} = {ev}, but "
                 f"'{egp.name}' holds {n} values; need {start.name} <= {end.name} <= {n}")
 
 

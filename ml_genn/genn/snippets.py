@@ -139,10 +139,16 @@ class Snippet:
     def __init__(self, class_name, params=None, derived_params=None,
                  extra_global_params=None):
         check_name(class_name, "class", self.kind)
-        self.class_name = class_name
+        self._class_name = class_name
         self.params = _params(params)
         self.derived_params = _derived(derived_params)
         self.extra_global_params = _egps(extra_global_params)
+
+    @property
+    def class_name(self):
+        """The model's name, checked at creation (read-only: it is written into
+        comments of generated code)."""
+        return self._class_name
 
     # pygenn-style getters
     def get_params(self):

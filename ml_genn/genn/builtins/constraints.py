@@ -152,6 +152,14 @@ _attach(_conn.ToeplitzAvgPoolConv2D,
                  "pool_kw <= pool_iw)")],
         pre_size=("pool_ih", "pool_iw", "pool_ic"), post_size=("conv_oh", "conv_ow", "conv_oc"))
 
+# Built-in Toeplitz snippets whose addSynapse targets are in range by
+# construction once the constraints above hold (post index = (row * ow + col)
+# * oc + channel with row < oh, col < ow, channel < oc, and oh * ow * oc the
+# target size; kernel indices below the kernel's own sizes): the generated
+# spike loop needs no per-synapse bounds check for them.
+_conn.ToeplitzConv2D.indices_in_range = True
+_conn.ToeplitzAvgPoolConv2D.indices_in_range = True
+
 # Runtime index checks: (start var, end var, EGP) -- the generated code reads
 # EGP[start .. end-1], so start <= end <= len(EGP) is checked before each run.
 _nm.SpikeSourceArray.index_constraints = [("startSpike", "endSpike", "spikeTimes")]

@@ -154,6 +154,8 @@ class GeNNModel:
         self.preferences = preferences
         # [timestep, step], advanced by the native run loop itself
         self._counters = np.zeros(2, dtype=np.uint64)
+        self._counters_ptr = self._counters.ctypes.data     # (.ctypes is slow)
+        self._threads, self._threads_for = None, object()   # run()'s thread count
         self._lock = threading.RLock()
         self._chunk = 1          # steps per native call: grows to ~0.1 s of work
         self._lib_release = None
@@ -552,6 +554,7 @@ class GeNNModel:
         self._custom_update_times = {}
         self._loaded = True
         self._counters[:] = 0
+        self._threads_for = object()         # thread count worked out again
 
     def _check_memory(self, n_rec):
         """A clear error instead of an out-of-memory kill: the state arrays
@@ -631,13 +634,17 @@ class GeNNModel:
                                  "counter")
             if n_steps == 0:
                 return
-            threads = min(_check_num_threads(self.num_threads) or _default_threads(),
-                          self.batch_size)   # never more threads than batch elements
+            if self._threads_for != self.num_threads:
+                # OpenMP reads OMP_NUM_THREADS once too: worked out once per setting
+                self._threads = min(_check_num_threads(self.num_threads) or
+                                    _default_threads(), self.batch_size)
+                self._threads_for = self.num_threads
+            threads = self._threads   # never more threads than batch elements
             from .runtime import check_before_run
             check_before_run(self)
             run_fn = self._run_fn
             get_error = self._lib.mg_get_error
-            counters = self._counters.ctypes.data
+            counters = self._counters_ptr
             num_rec = self._num_recording_timesteps
             chunk = self._chunk
             remaining = n_steps

@@ -73,19 +73,26 @@ def _index_checks(model):
 
 
 def check_before_run(model, kinds=None):
-    """Raise before native code runs when it would read unset or too short
-    EGPs (``kinds``: only the EGPs of groups of these kinds)."""
+    """Raise before native code runs when it would read unset EGPs
+    (``kinds``: only the EGPs of groups of these kinds).  Index ranges
+    (``index_constraints``) are checked by the generated run loop itself,
+    which refuses to step (ERROR_INDEX_RANGE); :func:`index_range_error`
+    then says which element is wrong."""
     for view, _ in model._required_egps:
         if view.init_values is None and (kinds is None or view.group.kind in kinds):
             raise _egp_missing(view, "run()" if kinds is None else "custom_update()")
-    if kinds is not None:
-        return
+
+
+def index_range_error(model):
+    """The RuntimeStateError naming the first element whose index range
+    (``index_constraints``, e.g. SpikeSourceArray's startSpike..endSpike)
+    lies outside its EGP."""
     for ng, start, end, egp in model._index_checks:
         n = egp._array.size if egp._array is not None else 0
         s, e = start._array, end._array
         if s is None or e is None:
             continue
-        # rows: batch elements (a shared array broadcasts); no copies on this path
+        # rows: batch elements (a shared array broadcasts)
         nn = ng.num_neurons
         s2, e2 = s.reshape(-1, nn), e.reshape(-1, nn)
         # EGP[start] is read while start != end, and start only grows
@@ -94,10 +101,12 @@ def check_before_run(model, kinds=None):
             b, i = (int(x) for x in np.argwhere(bad)[0])
             where = f"neuron {i}" + (f" of batch element {b}" if bad.shape[0] > 1 else "")
             sv, ev = int(s2[min(b, s2.shape[0] - 1), i]), int(e2[min(b, e2.shape[0] - 1), i])
-            raise RuntimeStateError(
+            return RuntimeStateError(
                 f"neuron population '{ng.name}' ({ng.snippet.class_name}): {where} has "
                 f"{start.name} = {sv}, {end.name} = {ev}, but "
                 f"'{egp.name}' holds {n} values; need {start.name} <= {end.name} <= {n}")
+    return RuntimeStateError(f"model '{model.model_name}': an index range is outside its "
+                             "extra global parameter")
 
 
 def _check_integer_values(g, var, arr, values):
@@ -247,7 +256,9 @@ def _bind(lib, index, arr):
 
 def native_error(model, code, when):
     """The RuntimeStateError for error bits reported by generated code."""
-    from .backends.base import ERROR_MESSAGES
+    from .backends.base import ERROR_INDEX_RANGE, ERROR_MESSAGES
+    if code & ERROR_INDEX_RANGE:
+        return index_range_error(model)     # the run loop refused to step
     what = "; ".join(text for bit, text in sorted(ERROR_MESSAGES.items()) if code & bit)
     return RuntimeStateError(f"model '{model.model_name}', during {when}: {what}. The "
                              "model's state may be wrong from then on.")

@@ -108,6 +108,7 @@ ERROR_ASSERT = 4         # assert(...) in a code string failed
 ERROR_EGP_INDEX = 8      # extra global parameter read or written outside its size
 ERROR_SYNAPSE_INDEX = 16  # addSynapse(...) with a target or kernel index out of range
 ERROR_DELAY = 32         # addToPostDelay(...) with a delay beyond the delay ring
+ERROR_INDEX_RANGE = 64   # index_constraints broken: run() refused to step
 ERROR_MESSAGES = {
     ERROR_ROW: "sparse connectivity produced a row longer than its calc_max_row_len_func "
                "bound (raise the bound)",
@@ -118,6 +119,8 @@ ERROR_MESSAGES = {
                      "uses)",
     ERROR_SYNAPSE_INDEX: "addSynapse(...) was called with a postsynaptic or kernel index "
                          "outside the target population or kernel (the synapse was dropped)",
+    ERROR_INDEX_RANGE: "an index range (index_constraints) lies outside its extra global "
+                       "parameter; no step was run",
     ERROR_DELAY: "addToPostDelay(...) was called with a delay outside 0 .. "
                  "max_dendritic_delay_timesteps - 1 (the input was dropped; raise "
                  "max_dendritic_delay_timesteps above the largest delay)",

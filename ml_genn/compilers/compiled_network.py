@@ -4,6 +4,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..neurons.input import Input
+from ..utils.checks import check_finite
 from ..utils.data import batch_dataset
 from ..utils.names import explain_engine_names
 from ..utils.network import get_underlying_pop
@@ -16,14 +17,7 @@ def check_finite_data(data, what):
             arr = np.asarray(data)
         except ValueError:
             return
-        if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype,
-                                                                   np.complexfloating):
-            bad = ~np.isfinite(arr)
-            if bad.any():
-                first = tuple(int(i) for i in np.argwhere(bad)[0])
-                raise ValueError(f"{what} contains {int(bad.sum())} NaN/inf value(s) "
-                                 f"(first at index {first}); replace them (e.g. with "
-                                 "np.nan_to_num) before evaluating")
+        check_finite(what, arr, "evaluating")
 
 
 def dataset_size(data, arg):

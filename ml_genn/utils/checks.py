@@ -41,6 +41,18 @@ def check_positive_finite(owner: str, name: str, value):
     return float(value)
 
 
+def check_finite(what: str, arr, before: str):
+    """NaN/inf in a numeric array: a ``ValueError`` naming ``what``, how
+    many values and the first index, and the fix (done ``before`` ...)."""
+    if arr.dtype.kind in "fc":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{what} contains NaN/inf values ({int(bad.sum())}, first at "
+                             f"index {first}); replace them (e.g. with np.nan_to_num) "
+                             f"before {before}")
+
+
 def accepted_arguments(func, skip=("self",)):
     """Names of ``func``'s named parameters (no ``*args``/``**kwargs``)."""
     params = inspect.signature(func).parameters.values()

@@ -6,6 +6,8 @@ from numbers import Integral
 
 import numpy as np
 
+from ml_genn.utils.checks import check_finite
+
 from .enum import InputType
 
 
@@ -72,8 +74,4 @@ def check_finite_data(owner: str, x, what="norm_data"):
     if x.dtype.kind not in "biuf":
         raise ValueError(f"{owner}: {what} must be numeric, got an array of dtype "
                          f"{x.dtype}")
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-        bad = np.argwhere(~np.isfinite(x))[0]
-        raise ValueError(f"{owner}: {what} contains NaN or infinite values (first at "
-                         f"index {tuple(int(i) for i in bad)}); clean the data (e.g. "
-                         f"np.nan_to_num) before normalising")
+    check_finite(f"{owner}: {what}", x, "normalising")

@@ -463,6 +463,20 @@ def test_integer_division_by_a_literal_zero(code):
     assert "by zero" in str(e) and ("division" in str(e) or "remainder" in str(e))
 
 
+@pytest.mark.parametrize("code,count", [("I = I << 64;", "64"), ("I = 1 >> -1;", "-1"),
+                                        ("I <<= (70);", "70"), ("I >>= 0x40;", "64")])
+def test_constant_shift_counts_outside_0_to_63(code, count):
+    """Shifting by a negative count or by the type's width or more is
+    undefined in C++ for every integer type: refused before the compiler."""
+    e = _code_error(code)
+    assert f"shift count {count}" in str(e) and "outside 0..63" in str(e)
+
+
+def test_shift_counts_inside_the_range_render():
+    src = _renders("I = I << 3; I >>= 63; I = I << I;")
+    assert "I = I << 3;" in src and "I >>= 63;" in src
+
+
 def test_integer_division_by_a_variable_goes_through_the_checked_helper():
     src = _renders("I = I / I; I %= I; I = I / 2; V = V / 0.0;")
     assert "I = mg_idiv((I), (I));" in src

@@ -332,6 +332,8 @@ class Renderer:
                 t = "float"
             else:
                 t = "int"
+            if op in ("<<", ">>"):
+                self._check_shift(op, node.children[1], node.tok)
             if op in ("/", "%") and _is_integer(ta) and _is_integer(tb):
                 return self._int_division(op, a, b, node.children[1], node.tok), t
             return f"{a} {op} {b}", t
@@ -356,6 +358,8 @@ class Renderer:
                 raise _err(f"operator '{op}' needs integer operands, but "
                            f"{'the variable' if not _is_integer(tt) else 'the value'} is "
                            "floating-point", node.tok)
+            if op in ("<<=", ">>="):
+                self._check_shift(op, node.children[1], node.tok)
             if op in ("/=", "%=") and _is_integer(tt) and _is_integer(tv):
                 return self._int_division(op, target, value, node.children[1], node.tok), tt
             return f"{target} {op} {value}", tt
@@ -369,6 +373,31 @@ class Renderer:
         if k == "call":
             return self.call(node, env)
         raise _err(f"unsupported expression '{k}'", node.tok)
+
+    def _constant_int(self, node):
+        """The value of an integer literal (in parentheses, possibly negated),
+        or None when ``node`` is not one."""
+        sign = 1
+        while node.kind in ("paren", "unary") and (node.kind == "paren" or
+                                                   node.text in ("+", "-")):
+            if node.kind == "unary" and node.text == "-":
+                sign = -sign
+            node = node.children[0]
+        m = self._INT_LITERAL.match(node.text) if node.kind == "number" else None
+        if m is None:
+            return None
+        digits = m.group(1)
+        value = int(digits, 16) if digits[:2].lower() == "0x" else \
+            int(digits, 8) if len(digits) > 1 and digits[0] == "0" else int(digits)
+        return sign * value
+
+    def _check_shift(self, op, count, tok):
+        """A constant shift count outside 0..63 is undefined behaviour for
+        every integer type (the compiler may do anything): refused."""
+        value = self._constant_int(count)
+        if value is not None and not 0 <= value < 64:
+            raise _err(f"shift count {value} of '{op}' is outside 0..63 (undefined in "
+                       "C++ for every integer type)", tok)
 
     def _int_division(self, op, a, b, divisor, tok):
         """Integer ``/`` and ``%`` (and ``/=``, ``%=``): a zero divisor (and
@@ -568,7 +597,7 @@ class Renderer:
                 i += 2
             else:
                 i += 1
-        out, pos, convs = [], 0, []
+        out, convs = [], []
         i = 0
         while i < len(raw):
             if raw[i] != "%":

@@ -1,10 +1,8 @@
 """Input neuron emitting a spike with probability equal to the input."""
-from ..utils.model import NeuronModel
-from .input import InputBase, check_signed_spikes
-from .neuron import Neuron
+from .random_event_input import RandomEventInput
 
 
-class BernoulliInput(Neuron, InputBase):
+class BernoulliInput(RandomEventInput):
     """Each step, an event happens with probability ``min(|x|, 1)`` (``x`` a
     spike probability per time step, independent of ``dt``): a spike when
     ``x > 0``; with ``signed_spikes`` a negative spike (spike-like event,
@@ -28,26 +26,11 @@ class BernoulliInput(Neuron, InputBase):
     ``BernoulliEvent`` when signed.
     """
 
+    event_var = "BernoulliEvent"
+    event_condition = "gennrand_uniform() <= fabs(Input)"
+
     def __init__(self, signed_spikes: bool = False, input_frames=1,
                  input_frame_timesteps=1):
-        super().__init__(egp_name="Input", input_frames=input_frames,
-                         input_frame_timesteps=input_frame_timesteps)
         if not isinstance(signed_spikes, bool):
             raise ValueError(f"signed_spikes must be True or False, got {signed_spikes!r}")
-        check_signed_spikes(signed_spikes, input_frames)
-        self.signed_spikes = signed_spikes
-
-    def get_model(self, population, dt, batch_size):
-        if self.signed_spikes:
-            genn_model = {
-                "vars": [("BernoulliEvent", "uint8_t")],
-                "sim_code": "BernoulliEvent = (gennrand_uniform() <= fabs(Input)) ? 1 : 0;",
-                "threshold_condition_code": "BernoulliEvent != 0 && Input > 0.0",
-                "negative_threshold_condition_code": "BernoulliEvent != 0 && Input < 0.0"}
-            model = NeuronModel(genn_model, None, var_vals={"BernoulliEvent": 0})
-        else:
-            genn_model = {
-                "sim_code": "const bool bernoulliEvent = gennrand_uniform() <= fabs(Input);",
-                "threshold_condition_code": "bernoulliEvent && Input > 0.0"}
-            model = NeuronModel(genn_model, None)
-        return self.create_input_model(model, batch_size, population.shape, "Input")
+        super().__init__(signed_spikes, input_frames, input_frame_timesteps)

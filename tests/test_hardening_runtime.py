@@ -1319,11 +1319,8 @@ def test_interrupting_python_stops_the_whole_compiler(tmp_path):
     """SIGINT to Python alone (a Jupyter interrupt, kill -INT) killed the
     'c++' driver but left cc1plus compiling on as an orphan (and its
     temporary files in /tmp)."""
-    import shutil
     import signal
     import time
-    if shutil.which("pgrep") is None:
-        pytest.skip("needs pgrep")
     code = """
         import sys
         from ml_genn.genn import GeNNModel

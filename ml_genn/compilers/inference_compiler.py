@@ -53,11 +53,11 @@ class CompiledInferenceNetwork(CompiledNetwork):
         return self.evaluate_batch_iter(list(x.keys()), list(y.keys()),
                                         zip(x_batches, y_batches), len(x_batches),
                                         metrics, callbacks, _dicts=True,
-                                        _num_examples=x_size)
+                                        _num_examples=x_size, _all_labels=y)
 
     def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
                             metrics="sparse_categorical_accuracy", callbacks=None,
-                            _dicts=False, _num_examples=None):
+                            _dicts=False, _num_examples=None, _all_labels=None):
         """Evaluate on an iterator of ``(batch_x, batch_y)``."""
         self._check_loaded("evaluate_batch_iter()")
         single_in = not isinstance(inputs, (list, tuple))
@@ -69,15 +69,21 @@ class CompiledInferenceNetwork(CompiledNetwork):
         extra = {} if _num_examples is None else {"num_examples": _num_examples}
         callback_list = CallbackList(self.base_callbacks + _default_callbacks(callbacks),
                                      compiled_network=self, num_batches=num_batches, **extra)
+        # class labels are checked before anything is simulated: all at once
+        # when evaluate() was given the whole dataset, else batch by batch
+        label_outputs = [o for o in out_list if isinstance(metrics[o], SparseCategoricalAccuracy)]
+        if _all_labels is not None:
+            for o in label_outputs:
+                check_labels(get_underlying_pop(o), _all_labels[o])
+            label_outputs = []
         callback_list.on_test_begin()
         for batch_i, (batch_x, batch_y) in enumerate(data):
             if not _dicts:
                 batch_x = {in_list[0]: batch_x} if single_in else dict(zip(in_list, batch_x))
                 batch_y = ({out_list[0]: batch_y} if single_out
                            else dict(zip(out_list, batch_y)))
-            for o, y_true in batch_y.items():       # before simulating the batch
-                if isinstance(metrics[o], SparseCategoricalAccuracy):
-                    check_labels(get_underlying_pop(o), y_true)
+            for o in label_outputs:                 # before simulating the batch
+                check_labels(get_underlying_pop(o), batch_y[o])
             self._run_batch(batch_i, batch_x, callback_list)
             for o, y_true in batch_y.items():
                 y_true = np.asarray(y_true)

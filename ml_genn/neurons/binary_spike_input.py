@@ -1,10 +1,9 @@
 """Input neuron that spikes on every step its input is positive."""
 from ..utils.model import NeuronModel
-from .input import InputBase, check_signed_spikes
-from .neuron import Neuron
+from .signed_spike_input import SignedSpikeInput
 
 
-class BinarySpikeInput(Neuron, InputBase):
+class BinarySpikeInput(SignedSpikeInput):
     """Spike on every step where the input ``x > 0``.
 
     With ``signed_spikes``, a "negative spike" (spike-like event, delivering
@@ -13,13 +12,6 @@ class BinarySpikeInput(Neuron, InputBase):
     evaluated by the outgoing synapses and can only see neuron variables.
     GeNN names: var ``Input`` (static) or EGP ``Input`` (frames > 1).
     """
-
-    def __init__(self, signed_spikes: bool = False, input_frames=1,
-                 input_frame_timesteps=1):
-        super().__init__(egp_name="Input", input_frames=input_frames,
-                         input_frame_timesteps=input_frame_timesteps)
-        check_signed_spikes(signed_spikes, input_frames)
-        self.signed_spikes = signed_spikes
 
     def get_model(self, population, dt, batch_size):
         genn_model = {"threshold_condition_code": "Input > 0.0"}

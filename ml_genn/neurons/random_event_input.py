@@ -1,10 +1,9 @@
 """Input neurons that spike when a random event happens (one draw per step)."""
 from ..utils.model import NeuronModel
-from .input import InputBase, check_signed_spikes
-from .neuron import Neuron
+from .signed_spike_input import SignedSpikeInput
 
 
-class RandomEventInput(Neuron, InputBase):
+class RandomEventInput(SignedSpikeInput):
     """Each step an event happens when :attr:`event_condition` (a code
     expression drawing ``gennrand_uniform()`` and reading ``Input``) holds:
     a spike when ``Input > 0``; with ``signed_spikes`` a negative spike
@@ -21,13 +20,6 @@ class RandomEventInput(Neuron, InputBase):
     event_var = "Event"
     #: code expression, true when this step's event happens
     event_condition = "false"
-
-    def __init__(self, signed_spikes: bool = False, input_frames=1,
-                 input_frame_timesteps=1):
-        super().__init__(egp_name="Input", input_frames=input_frames,
-                         input_frame_timesteps=input_frame_timesteps)
-        check_signed_spikes(signed_spikes, input_frames)
-        self.signed_spikes = signed_spikes
 
     def get_model(self, population, dt, batch_size):
         var = self.event_var

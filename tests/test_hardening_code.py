@@ -31,6 +31,19 @@ def _model(name=None):
     return GeNNModel("float", name or f"hard_{uuid.uuid4().hex[:8]}")
 
 
+def _wu_model(pre_spike_syn_code):
+    """Two LIF populations joined DENSE by a weight update running the code."""
+    m = _model()
+    pre = m.add_neuron_population("Pre", 2, "LIF", LIF_PARAMS, LIF_VARS)
+    post = m.add_neuron_population("Post", 2, "LIF", LIF_PARAMS, LIF_VARS)
+    wu = create_weight_update_model("W", vars=[("g", "scalar")],
+                                    pre_spike_syn_code=pre_spike_syn_code)
+    sg = m.add_synapse_population("S", "DENSE", pre, post,
+                                  init_weight_update(wu, {}, {"g": 1.0}),
+                                  init_postsynaptic("DeltaCurr"))
+    return m, sg
+
+
 def _code_error(sim_code="", threshold="", vars=(("V", "scalar"), ("I", "int"),
                                                  ("B", "bool")),
                 egps=(("E", "scalar*"),)):
@@ -309,23 +322,10 @@ def test_type_and_statement_checks(code, message):
 
 
 def test_add_to_post_in_an_expression_and_delay_with_float():
-    m = _model()
-    pre = m.add_neuron_population("Pre", 2, "LIF", LIF_PARAMS, LIF_VARS)
-    post = m.add_neuron_population("Post", 2, "LIF", LIF_PARAMS, LIF_VARS)
-    wu = create_weight_update_model("W", vars=[("g", "scalar")],
-                                    pre_spike_syn_code="g = addToPost(g) * 2.0;")
-    m.add_synapse_population("S", "DENSE", pre, post, init_weight_update(wu, {}, {"g": 1.0}),
-                             init_postsynaptic("DeltaCurr"))
+    m, _ = _wu_model("g = addToPost(g) * 2.0;")
     with pytest.raises(CodeError, match=r"'addToPost' must be called as a statement"):
         m.build()
-    m = _model()
-    pre = m.add_neuron_population("Pre", 2, "LIF", LIF_PARAMS, LIF_VARS)
-    post = m.add_neuron_population("Post", 2, "LIF", LIF_PARAMS, LIF_VARS)
-    wu = create_weight_update_model("W", vars=[("g", "scalar")],
-                                    pre_spike_syn_code="addToPostDelay(g, 1.5f);")
-    sg = m.add_synapse_population("S", "DENSE", pre, post,
-                                  init_weight_update(wu, {}, {"g": 1.0}),
-                                  init_postsynaptic("DeltaCurr"))
+    m, sg = _wu_model("addToPostDelay(g, 1.5f);")
     sg.max_dendritic_delay_timesteps = 4
     with pytest.raises(CodeError, match=r"argument 2 of 'addToPostDelay' must be an integer"):
         m.build()
@@ -338,13 +338,7 @@ def test_variable_named_t_can_no_longer_replace_time():
 
 
 def test_break_in_weight_update_code_cannot_leave_the_generated_loop():
-    m = _model()
-    pre = m.add_neuron_population("Pre", 2, "LIF", LIF_PARAMS, LIF_VARS)
-    post = m.add_neuron_population("Post", 2, "LIF", LIF_PARAMS, LIF_VARS)
-    wu = create_weight_update_model("W", vars=[("g", "scalar")],
-                                    pre_spike_syn_code="if (g > 1.0) break; addToPost(g);")
-    m.add_synapse_population("S", "DENSE", pre, post, init_weight_update(wu, {}, {"g": 1.0}),
-                             init_postsynaptic("DeltaCurr"))
+    m, _ = _wu_model("if (g > 1.0) break; addToPost(g);")
     with pytest.raises(CodeError, match=r"'break' is only allowed inside a loop"):
         m.build()
 

@@ -662,13 +662,19 @@ def test_user_model_egp_must_be_set_before_run(tmp_path):
     assert "V [3.0, 3.0]" in r.stdout
 
 
-def test_kernel_egp_shorter_than_the_kernel(cache):
+def _kernel_model(name):
+    """A 4x4 -> 4x4 Toeplitz 3x3 convolution whose weights come from the
+    Kernel initialiser (its EGP 'kernel' left unset)."""
     conn = init_toeplitz_connectivity("Conv2D", {
         "conv_kh": 3, "conv_kw": 3, "conv_ih": 4, "conv_iw": 4, "conv_ic": 1,
         "conv_oh": 4, "conv_ow": 4, "conv_oc": 1})
-    model = _synapse_model("kernel_short", matrix="TOEPLITZ", n_pre=16, n_post=16, conn=conn,
-                           wu=init_weight_update("StaticPulse", {},
-                                                 {"g": init_var("Kernel", {})}))
+    return _synapse_model(name, matrix="TOEPLITZ", n_pre=16, n_post=16, conn=conn,
+                          wu=init_weight_update("StaticPulse", {},
+                                                {"g": init_var("Kernel", {})}))
+
+
+def test_kernel_egp_shorter_than_the_kernel(cache):
+    model = _kernel_model("kernel_short")
     model.synapse_populations["AB"].vars["g"].extra_global_params["kernel"] \
         .set_init_values(np.ones(4))
     model.build()
@@ -678,12 +684,7 @@ def test_kernel_egp_shorter_than_the_kernel(cache):
 
 
 def test_kernel_initialiser_needs_its_egp_before_load(cache):
-    conn = init_toeplitz_connectivity("Conv2D", {
-        "conv_kh": 3, "conv_kw": 3, "conv_ih": 4, "conv_iw": 4, "conv_ic": 1,
-        "conv_oh": 4, "conv_ow": 4, "conv_oc": 1})
-    model = _synapse_model("kernel_egp", matrix="TOEPLITZ", n_pre=16, n_post=16, conn=conn,
-                           wu=init_weight_update("StaticPulse", {},
-                                                 {"g": init_var("Kernel", {})}))
+    model = _kernel_model("kernel_egp")
     model.build()
     with pytest.raises(RuntimeStateError, match=r"'g.kernel' is read .* before load\(\)"):
         model.load()

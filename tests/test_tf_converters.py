@@ -31,9 +31,9 @@ from ml_genn.neurons import (BernoulliInput, BinarySpikeInput, FewSpikeRelu,
                              FewSpikeReluInput, IntegrateFire, IntegrateFireInput, PoissonInput)
 from ml_genn_tf.converters import (Converter, DataNorm, FewSpike, InputType, Simple,
                                    spike_normalise)
-from ml_genn_tf.converters.converter import (RelativeResetIntegrateFire,
-                                            RelativeResetIntegrateFireInput,
-                                            SignedIntegrateFireInput)
+from ml_genn_tf.converters.neuron_adaptations import (RelativeResetIntegrateFire,
+                                                     RelativeResetIntegrateFireInput,
+                                                     SignedIntegrateFireInput)
 
 BIAS = "random_normal"
 

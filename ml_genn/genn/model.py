@@ -18,8 +18,6 @@ from .snippets import (CurrentSourceModel, CustomUpdateModel, NeuronModel,
                        ToeplitzConnectivityInit, _resolve, derived_values)
 from .types import SynapseMatrixConnectivity as Conn, SynapseMatrixType, SynapseMatrixWeight
 
-_VALID_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-
 
 def _available_cores():
     """Cores this process may run on (respects CPU affinity and containers)."""

@@ -18,18 +18,12 @@ from ml_genn.neurons import Neuron, default_neurons
 from ml_genn.utils.checks import reject_unknown_kwargs
 from ml_genn.utils.module import get_object
 
-from .keras_graph import (SUPPORTED_ACTIVATIONS, SUPPORTED_LAYERS, activation_name, describe,
+from .keras_graph import (SUPPORTED_ACTIVATIONS, activation_name, describe,
                           layer_kind, unsupported_activation_error, unsupported_layer_error)
 from .network_plan import NetworkPlan
 from .neuron_adaptations import with_bias
-# public names of this module that now live elsewhere, still importable from here
-from .neuron_adaptations import (RelativeResetIntegrateFire,  # noqa: F401
-                                 RelativeResetIntegrateFireInput, SignedIntegrateFireInput)
-from .norm_data import iter_norm_batches  # noqa: F401
 
-__all__ = ["Converter", "SUPPORTED_LAYERS", "SUPPORTED_ACTIVATIONS",
-           "RelativeResetIntegrateFire", "RelativeResetIntegrateFireInput",
-           "SignedIntegrateFireInput", "iter_norm_batches", "with_bias"]
+__all__ = ["Converter", "check_compiler_kwargs"]
 
 
 def check_compiler_kwargs(converter, kwargs, fixed):

@@ -256,7 +256,7 @@ def test_two_models_of_one_library_have_their_own_state(tmp_path):
         assert np.all(pa.vars["count"].view == 100.0)
         a.unload(); del a, pa; gc.collect()
         b.run(50)                                    # would crash if it shared a's state
-        c.load(num_recording_timesteps=10)           # reuses a's instance
+        c.load(num_recording_timesteps=10)           # the library a used, new state
         pc.vars["V"].view[:] = 5.0
         c.run(50)
         assert np.array_equal(pb.vars["V"].view, pc.vars["V"].view)
@@ -268,7 +268,7 @@ def test_two_models_of_one_library_have_their_own_state(tmp_path):
     assert "OK" in r.stdout
 
 
-def test_reloading_reuses_one_library_instance(cache, monkeypatch):
+def test_reloading_loads_the_library_once(cache, monkeypatch):
     calls = []
     real = cache_mod.load_library
 
@@ -293,7 +293,7 @@ def test_step_counts_are_64_bit(cache):
     model, pop = counter_model("wide", n=4)
     model.build()
     model.load(num_recording_timesteps=8)
-    assert model._lib.mg_run.argtypes[1] is ctypes.c_uint64
+    assert model._runtime.lib.mg_run.argtypes[2] is ctypes.c_uint64
     model.timestep = 2 ** 32 - 2
     model.run(5)
     assert model.timestep == 2 ** 32 + 3
@@ -460,9 +460,10 @@ def test_thread_count_honours_omp_num_threads(cache, monkeypatch, env, num_threa
     model.build()
     model.load(num_recording_timesteps=4)
     seen = []
-    native = model._run_fn
-    model._run_fn = lambda counters, n, num_rec, threads: (seen.append(threads),
-                                                          native(counters, n, num_rec, threads))
+    runtime = model._runtime
+    native = runtime._run_fn
+    runtime._run_fn = lambda handle, counters, n, num_rec, threads: (
+        seen.append(threads), native(handle, counters, n, num_rec, threads))
     model.run(4)
     want = min(_available_cores(), batch_size) if expected == "cores" else expected
     assert seen and set(seen) == {want}

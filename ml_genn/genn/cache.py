@@ -307,9 +307,9 @@ def load_library(path, sha256, size=None):
 
     The file is opened once (no symlink following, owner and mode checked),
     its bytes are hashed while being copied into a fresh private directory,
-    and only that verified copy is loaded; it is unlinked right after
-    loading.  Every call returns a distinct instance of the library (its own
-    static globals), since the copy has its own path and inode."""
+    and only that verified copy is loaded (what runs is exactly what was
+    checked, whatever happens to the cache file later); it is unlinked right
+    after loading.  The runtime loads each library once per process."""
     try:
         reason = directory_problem(os.path.dirname(path) or ".")
         if reason:

@@ -156,7 +156,6 @@ class GeNNModel:
         self._threads, self._threads_for = None, object()   # run()'s thread count
         self._lock = threading.RLock()
         self._chunk = 1          # steps per native call: grows to ~0.1 s of work
-        self._lib_release = None
         self._built_info = None
         self._built_batch_size = None
         self._built_dt = None
@@ -171,9 +170,8 @@ class GeNNModel:
         self.current_sources = {}
         self.custom_updates = {}
         self._built = None
-        self._lib = None
+        self._runtime = None
         self._loaded = False
-        self._arrays = {}
         self._sizes = {}
         self._timestep = 0
         self._step = 0
@@ -540,11 +538,11 @@ class GeNNModel:
                                      f"{words * 4} bytes; record fewer steps")
         self._check_memory(n_rec)
         self._num_recording_timesteps = n_rec
-        from .runtime import load_model
+        from .runtime import Runtime
         start = time.perf_counter()
         self._counters[:] = 0
         try:
-            load_model(self)
+            self._runtime = Runtime(self)
         except BaseException:
             self.unload()
             raise
@@ -573,14 +571,16 @@ class GeNNModel:
         with self._lock:
             from .runtime import detach_views
             detach_views(self)
-            self._lib = None
-            self._run_fn = None
-            self._custom_update_fns = {}
+            runtime, self._runtime = self._runtime, None
             self._loaded = False
-            self._arrays = {}
-            release, self._lib_release = self._lib_release, None
-            if release is not None:
-                release()          # the library instance may serve another model now
+            if runtime is not None:
+                runtime.close()
+
+    @property
+    def _arrays(self):
+        """The loaded model's state arrays by (group name, field); empty when
+        not loaded."""
+        return self._runtime.arrays if self._runtime is not None else {}
 
     # [timestep, step] live in a small array the native run loop advances
     @property
@@ -640,41 +640,7 @@ class GeNNModel:
             threads = self._threads   # never more threads than batch elements
             from .runtime import check_before_run
             check_before_run(self)
-            run_fn = self._run_fn
-            get_error = self._lib.mg_get_error
-            counters = self._counters_ptr
-            num_rec = self._num_recording_timesteps
-            chunk = self._chunk
-            remaining = n_steps
-            clock = time.perf_counter
-            while remaining:
-                c = chunk if chunk < remaining else remaining
-                t0 = clock()
-                code = 0
-                try:
-                    run_fn(counters, c, num_rec, threads)
-                    code = get_error()
-                except BaseException as interrupt:
-                    # Ctrl-C right after the native call: its errors are read now
-                    # (never left for the next run()) and told with the interrupt
-                    code = code or get_error()
-                    if code and hasattr(interrupt, "add_note"):
-                        from .runtime import native_error
-                        end = self._timestep
-                        interrupt.add_note(str(native_error(
-                            self, code, f"run() (time steps {end - c} to {end - 1})")))
-                    raise
-                remaining -= c
-                if code:
-                    from .runtime import native_error
-                    end = self._timestep
-                    raise native_error(self, code, f"run() (time steps {end - c} to {end - 1})")
-                if c == chunk:
-                    # aim at ~0.1 s per native call: grow at most 8x, shrink at most 4x
-                    elapsed = clock() - t0
-                    factor = 0.1 / elapsed if elapsed > 0 else 8.0
-                    chunk = max(1, int(chunk * min(8.0, max(0.25, factor))))
-                    self._chunk = chunk
+            self._runtime.run(n_steps, threads)
 
     def reset_spike_queues(self):
         """Forget spikes and delayed input still in flight (spike queues,
@@ -682,9 +648,7 @@ class GeNNModel:
         starts as after load().  Used between independent examples."""
         with self._lock:
             self._check_loaded("reset_spike_queues")
-            for (group, field), arr in self._arrays.items():
-                if field in ("spkCnt", "evntCnt", "denDelay"):
-                    arr[:] = 0
+            self._runtime.reset_spike_queues()
 
     @property
     def timestep(self):
@@ -707,21 +671,14 @@ class GeNNModel:
         """Run every custom update of ``group_name``."""
         with self._lock:
             self._check_loaded("custom_update")
-            fn = self._custom_update_fns.get(group_name) if isinstance(group_name, str) \
-                else None
-            if fn is None:
-                raise ModelError(f"no custom update group {group_name!r}; groups: "
-                                 f"{', '.join(sorted(self._custom_update_fns)) or 'none'}")
-            from .runtime import check_before_run
-            check_before_run(self, ("custom update",))
             start = time.perf_counter()
-            fn(ctypes.c_uint64(self._timestep))
-            self._custom_update_times[group_name] = (
-                self._custom_update_times.get(group_name, 0.0) + time.perf_counter() - start)
-            code = self._lib.mg_get_error()
-            if code:
-                from .runtime import native_error
-                raise native_error(self, code, f"custom_update('{group_name}')")
+            try:
+                self._runtime.custom_update(group_name)
+            finally:
+                if isinstance(group_name, str) and group_name in self._runtime.custom_update_fns:
+                    self._custom_update_times[group_name] = (
+                        self._custom_update_times.get(group_name, 0.0)
+                        + time.perf_counter() - start)
 
     # -- timers (timing_enabled = True before build()), in seconds ----------
     def _timer(self, index):
@@ -783,28 +740,21 @@ class GeNNModel:
         """Nothing to copy on the CPU backend (views are the state itself)."""
 
     def _rebind(self, view):
-        from .runtime import rebind
         with self._lock:
-            rebind(self, view)
+            if self._runtime is not None:
+                self._runtime.rebind(view)
 
     def _upload_sparse(self, sg):
-        from .runtime import upload_sparse
         with self._lock:
-            upload_sparse(self, sg)
+            self._runtime.upload_sparse(sg)
 
     def _spike_recording_data(self, ng, events=False):
-        from .runtime import decode_spikes
         with self._lock:
-            return decode_spikes(self, ng, "recSpkEvnt" if events else "recSpk")
+            self._check_loaded("spike_event_recording_data" if events
+                               else "spike_recording_data")
+            return self._runtime.decode_spikes(ng, "recSpkEvnt" if events else "recSpk")
 
     def _current_spikes(self, ng):
         with self._lock:
             self._check_loaded("current_spikes")
-            slots = ng.num_delay_slots
-            slot = (self._step - 1) % slots if self._step > 0 else 0
-            cnt = self._arrays[(ng.name, "spkCnt")].reshape(self.batch_size, slots)[:, slot]
-            cnt = np.minimum(cnt, ng.num_neurons)
-            spk = self._arrays[(ng.name, "spk")].reshape(self.batch_size, slots,
-                                                         ng.num_neurons)
-            out = [np.sort(spk[b, slot, :cnt[b]]) for b in range(self.batch_size)]
-            return out[0] if self.batch_size == 1 else out
+            return self._runtime.current_spikes(ng)

@@ -1,14 +1,15 @@
-"""State arrays, binding them to the native library, recording decode.
+"""The runtime of a loaded model: state arrays, binding them to the native
+library, the run loop, custom updates, recording decode.
 
-Isolation: every loaded model gets its own instance of the compiled library
-(a private, verified copy loaded with its own path and inode, see
-``cache.load_library``), so the library's static globals (array pointers,
-seed) are never shared by two live models.  When a model is unloaded (or
-garbage-collected) its instance goes back to a pool and is reused by the
-next model of the same library, so reloading does not leak mappings.
+Isolation: the generated code keeps all state in an instance of its
+``mg_model`` struct (created with ``mg_create``, one per :class:`Runtime`),
+so one loaded library serves every model built from it and two live
+models never share state.  A library is loaded once per process from a
+private copy verified against the cache manifest (``cache.load_library``).
 """
 import ctypes
 import threading
+import time
 import weakref
 
 import numpy as np
@@ -16,33 +17,40 @@ import numpy as np
 from .errors import ModelError, RuntimeStateError
 from .groups import constant_value, is_constant
 from .snippets import VarInit
-from .layout import recording_words
+from .layout import c_ident, recording_words
 
 
-_free_instances = {}            # (library path, sha256) -> [CDLL, ...] not in use
-# reentrant: a model's finalizer (which releases its instance) can run during
-# garbage collection triggered by an allocation made while the lock is held
-_pool_lock = threading.RLock()
+_libraries = {}                 # (library path, sha256) -> CDLL, loaded once
+_libraries_lock = threading.Lock()
 
 
-def _release_library(key, lib):
-    with _pool_lock:
-        _free_instances.setdefault(key, []).append(lib)
-
-
-def _acquire_library(model):
+def _library(model):
+    """The process's instance of the model's compiled library (ctypes
+    signatures set once)."""
     from .cache import load_library
     info = model._built_info
     if not info:
         from .errors import BuildError
         raise BuildError("the model has no verified build; call build() again")
     key = (model._built, info["sha256"])
-    with _pool_lock:
-        free = _free_instances.get(key)
-        if free:
-            lib = free.pop()
-            return key, lib
-    return key, load_library(model._built, info["sha256"], info.get("size"))
+    with _libraries_lock:
+        lib = _libraries.get(key)
+        if lib is None:
+            lib = load_library(model._built, info["sha256"], info.get("size"))
+            lib.mg_create.restype = ctypes.c_void_p
+            lib.mg_create.argtypes = []
+            lib.mg_destroy.argtypes = [ctypes.c_void_p]
+            lib.mg_set_array.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_void_p]
+            lib.mg_set_size.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint64]
+            lib.mg_get_error.argtypes = [ctypes.c_void_p]
+            lib.mg_get_error.restype = ctypes.c_int
+            lib.mg_set_seed.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+            lib.mg_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
+                                   ctypes.c_uint64, ctypes.c_int]
+            lib.mg_run.restype = None
+            lib.mg_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+            _libraries[key] = lib
+    return lib
 
 
 def _required_egps(model):
@@ -163,95 +171,250 @@ def _check_init_egp_sizes(model):
                                  f"kernel has {need} elements ({' x '.join(map(str, dims))})")
 
 
-def load_model(model):
-    """Allocate every array, bind pointers, initialise state."""
-    backend = model._backend
-    key, lib = _acquire_library(model)
-    model._lib_release = weakref.finalize(model, _release_library, key, lib)
-    lib.mg_set_array.argtypes = [ctypes.c_uint, ctypes.c_void_p]
-    lib.mg_set_size.argtypes = [ctypes.c_uint, ctypes.c_uint64]
-    lib.mg_get_error.restype = ctypes.c_int
-    lib.mg_get_error()                   # a reused instance starts without errors
-    lib.mg_set_seed.argtypes = [ctypes.c_uint64]
-    lib.mg_run.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
-    lib.mg_run.restype = None
-    lib.mg_init.argtypes = [ctypes.c_void_p]
-    model._lib = lib
-    model._run_fn = lib.mg_run
-    model._arrays = {}
-    model._specs = {}
-    layout = backend.layout
-    for spec in layout:
-        arr = np.full(layout.load_size(spec, model, model._num_recording_timesteps),
-                      spec.fill_value, dtype=spec.dtype)
-        model._arrays[spec.key] = arr
-        model._specs[spec.key] = spec
-    # EGPs given before load
-    for view in _all_egps(model):
-        if view.init_values is not None:
-            model._arrays[(view.group.name, _egp_field(view))] = view.init_values.copy()
-    for key, arr in model._arrays.items():
-        _bind(lib, model._specs[key].index, arr)
-    _attach_views(model)
-    # dynamic parameters start at their given values
-    for g in _groups(model):
-        if g.dynamic_params:
-            model._arrays[(g.name, "dyn")][:] = [g.params[p] for p in g.dynamic_params]
-        if getattr(g, "psm_dynamic_params", None):
-            model._arrays[(g.name, "psm_dyn")][:] = [g.ps_params[p] for p in
-                                                     g.psm_dynamic_params]
-    # constants and arrays first; snippets in native code; then sparse arrays
-    deferred = []
-    for g, field, var in _all_vars(model):
-        arr = model._arrays.get((g.name, field))
-        if arr is None:
-            continue
-        if is_constant(var.init):
-            _check_integer_values(g, var, arr, constant_value(var.init))
-            arr[:] = constant_value(var.init)
-        elif not isinstance(var.init, VarInit):
-            if var.kind == "synapse" and g.is_sparse:
-                deferred.append((g, var))
-            else:
-                _assign_array(g, var, arr)
-    build_connectivity = np.zeros(max(len(model.synapse_populations), 1), dtype=np.uint8)
-    for i, sg in enumerate(model.synapse_populations.values()):
-        if sg.is_sparse:
-            if sg._user_connectivity is not None:
-                upload_sparse(model, sg)
-            else:
-                build_connectivity[i] = 1
-    model._required_egps = _required_egps(model)
-    model._index_checks = _index_checks(model)
-    for view, at_load in model._required_egps:
-        if at_load and view.init_values is None:
-            raise _egp_missing(view, "load()")
-    _check_init_egp_sizes(model)
-    lib.mg_set_seed(ctypes.c_uint64(_seed(model)))
-    lib.mg_init(build_connectivity.ctypes.data)
-    code = lib.mg_get_error()
-    if code:
-        from .backends.base import ERROR_ROW
-        if code & ERROR_ROW:
-            bad = [sg.name for sg in model.synapse_populations.values() if sg.is_sparse]
-            raise RuntimeStateError(f"sparse connectivity of {bad} produced a row longer "
-                                    "than its calc_max_row_len_func bound; raise the bound")
-        raise native_error(model, code, "load() (initialisation code)")
-    for g, var in deferred:
-        var.values = _expand_sparse_values(g, var)
-    model._custom_update_fns = {}
-    for group_name in {cu.group_name for cu in model.custom_updates.values()}:
-        from .layout import c_ident
-        fn = getattr(lib, f"mg_custom_update_{c_ident(group_name)}")
-        fn.argtypes = [ctypes.c_uint64]
-        model._custom_update_fns[group_name] = fn
+class Runtime:
+    """The state of one loaded model and the native calls that work on it.
 
+    CPU backend: every array is a NumPy array the native code reads and
+    writes in place (views are zero-copy); the instance of ``mg_model``
+    holds pointers to them.  Created by ``GeNNModel.load()`` (allocation,
+    binding, initialisation); released by :meth:`close` or when garbage
+    collected."""
 
-def _bind(lib, index, arr):
-    """Point array ``index`` of the library at ``arr`` (and tell it the size:
-    generated code checks extra global parameter indices against it)."""
-    lib.mg_set_array(index, arr.ctypes.data if arr.size else None)
-    lib.mg_set_size(index, arr.size)
+    def __init__(self, model):
+        self.model = model
+        lib = self.lib = _library(model)
+        handle = lib.mg_create()
+        if not handle:
+            raise MemoryError(f"model '{model.model_name}': the native state could not be "
+                              "allocated")
+        self.handle = handle
+        self._release = weakref.finalize(self, lib.mg_destroy, handle)
+        self._run_fn = lib.mg_run
+        self.arrays = {}
+        self.specs = {}
+        self.custom_update_fns = {}
+        # initialisation (values of sparse variables) reads arrays through the model
+        model._runtime = self
+        try:
+            self._allocate()
+            self._initialise()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        """Free the native instance (the NumPy arrays go with their views)."""
+        detach_views(self.model)
+        self.arrays = {}
+        self._release()
+
+    def error(self):
+        """Error bits the native code recorded since the last call (cleared)."""
+        return self.lib.mg_get_error(self.handle)
+
+    # -- loading ------------------------------------------------------------
+    def _allocate(self):
+        model, layout = self.model, self.model._backend.layout
+        for spec in layout:
+            arr = np.full(layout.load_size(spec, model, model._num_recording_timesteps),
+                          spec.fill_value, dtype=spec.dtype)
+            self.arrays[spec.key] = arr
+            self.specs[spec.key] = spec
+        # EGPs given before load
+        for view in _all_egps(model):
+            if view.init_values is not None:
+                self.arrays[(view.group.name, _egp_field(view))] = view.init_values.copy()
+        for key, arr in self.arrays.items():
+            self._bind(self.specs[key].index, arr)
+        _attach_views(model, self.arrays)
+
+    def _initialise(self):
+        """Dynamic parameters, constants and given arrays from Python;
+        snippets in native code; then sparse arrays."""
+        model, lib = self.model, self.lib
+        for g in _groups(model):
+            if g.dynamic_params:
+                self.arrays[(g.name, "dyn")][:] = [g.params[p] for p in g.dynamic_params]
+            if getattr(g, "psm_dynamic_params", None):
+                self.arrays[(g.name, "psm_dyn")][:] = [g.ps_params[p] for p in
+                                                       g.psm_dynamic_params]
+        deferred = []
+        for g, field, var in _all_vars(model):
+            arr = self.arrays.get((g.name, field))
+            if arr is None:
+                continue
+            if is_constant(var.init):
+                _check_integer_values(g, var, arr, constant_value(var.init))
+                arr[:] = constant_value(var.init)
+            elif not isinstance(var.init, VarInit):
+                if var.kind == "synapse" and g.is_sparse:
+                    deferred.append((g, var))
+                else:
+                    _assign_array(g, var, arr)
+        build_connectivity = np.zeros(max(len(model.synapse_populations), 1), dtype=np.uint8)
+        for i, sg in enumerate(model.synapse_populations.values()):
+            if sg.is_sparse:
+                if sg._user_connectivity is not None:
+                    self.upload_sparse(sg)
+                else:
+                    build_connectivity[i] = 1
+        model._required_egps = _required_egps(model)
+        model._index_checks = _index_checks(model)
+        for view, at_load in model._required_egps:
+            if at_load and view.init_values is None:
+                raise _egp_missing(view, "load()")
+        _check_init_egp_sizes(model)
+        lib.mg_set_seed(self.handle, ctypes.c_uint64(_seed(model)))
+        lib.mg_init(self.handle, build_connectivity.ctypes.data)
+        code = self.error()
+        if code:
+            from .backends.base import ERROR_ROW
+            if code & ERROR_ROW:
+                bad = [sg.name for sg in model.synapse_populations.values() if sg.is_sparse]
+                raise RuntimeStateError(f"sparse connectivity of {bad} produced a row longer "
+                                        "than its calc_max_row_len_func bound; raise the bound")
+            raise native_error(model, code, "load() (initialisation code)")
+        for g, var in deferred:
+            var.values = _expand_sparse_values(g, var)
+        for group_name in {cu.group_name for cu in model.custom_updates.values()}:
+            fn = getattr(lib, f"mg_custom_update_{c_ident(group_name)}")
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+            self.custom_update_fns[group_name] = fn
+
+    def _bind(self, index, arr):
+        """Point array ``index`` of the instance at ``arr`` (and tell it the
+        size: generated code checks extra global parameter indices against it)."""
+        self.lib.mg_set_array(self.handle, index, arr.ctypes.data if arr.size else None)
+        self.lib.mg_set_size(self.handle, index, arr.size)
+
+    # -- running ------------------------------------------------------------
+    def run(self, n_steps, threads):
+        """Run ``n_steps`` in native calls of about 0.1 s each (sized from the
+        measured speed), so Ctrl-C raises quickly; the native loop advances
+        the model's counters itself, so they count exactly the steps run."""
+        model = self.model
+        run_fn, handle, get_error = self._run_fn, self.handle, self.lib.mg_get_error
+        counters = model._counters_ptr
+        num_rec = model._num_recording_timesteps
+        chunk = model._chunk
+        remaining = n_steps
+        clock = time.perf_counter
+        while remaining:
+            c = chunk if chunk < remaining else remaining
+            t0 = clock()
+            code = 0
+            try:
+                run_fn(handle, counters, c, num_rec, threads)
+                code = get_error(handle)
+            except BaseException as interrupt:
+                # Ctrl-C right after the native call: its errors are read now
+                # (never left for the next run()) and told with the interrupt
+                code = code or get_error(handle)
+                if code and hasattr(interrupt, "add_note"):
+                    end = model._timestep
+                    interrupt.add_note(str(native_error(
+                        model, code, f"run() (time steps {end - c} to {end - 1})")))
+                raise
+            remaining -= c
+            if code:
+                end = model._timestep
+                raise native_error(model, code, f"run() (time steps {end - c} to {end - 1})")
+            if c == chunk:
+                # aim at ~0.1 s per native call: grow at most 8x, shrink at most 4x
+                elapsed = clock() - t0
+                factor = 0.1 / elapsed if elapsed > 0 else 8.0
+                chunk = max(1, int(chunk * min(8.0, max(0.25, factor))))
+                model._chunk = chunk
+
+    def custom_update(self, group_name):
+        fn = self.custom_update_fns.get(group_name) if isinstance(group_name, str) else None
+        if fn is None:
+            raise ModelError(f"no custom update group {group_name!r}; groups: "
+                             f"{', '.join(sorted(self.custom_update_fns)) or 'none'}")
+        check_before_run(self.model, ("custom update",))
+        fn(self.handle, ctypes.c_uint64(self.model._timestep))
+        code = self.error()
+        if code:
+            raise native_error(self.model, code, f"custom_update('{group_name}')")
+
+    def reset_spike_queues(self):
+        for (group, field), arr in self.arrays.items():
+            if field in ("spkCnt", "evntCnt", "denDelay"):
+                arr[:] = 0
+
+    # -- state given or read from Python --------------------------------------
+    def rebind(self, view):
+        """A view's array was replaced (an EGP set after load): bind the new one."""
+        key = (view.group.name, _egp_field(view))
+        spec = self.specs.get(key)
+        if spec is None:
+            return
+        arr = view._array
+        if arr.dtype != spec.dtype or not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr, dtype=spec.dtype)
+            view._array = arr
+        self.arrays[key] = arr
+        self._bind(spec.index, arr)
+
+    def upload_sparse(self, sg):
+        """Connectivity given with set_sparse_connections into the padded rows."""
+        check_user_connectivity(sg)
+        pre, post, _ = sg._user_connectivity
+        stride = self.model._sizes[(sg.name, "stride")]
+        counts = np.bincount(pre, minlength=sg.src.num_neurons)
+        if counts.max(initial=0) > stride:
+            raise ModelError(f"synapse population '{sg.name}': new connectivity has a row of "
+                             f"{counts.max()} synapses but the model was built for {stride}; "
+                             "call set_sparse_connections before build()")
+        row_len = self.arrays[(sg.name, "rowLength")]
+        ind = self.arrays[(sg.name, "ind")]
+        row_len[:] = counts
+        starts = np.cumsum(counts) - counts
+        slot = np.arange(pre.size) - np.repeat(starts, counts)
+        ind[pre.astype(np.int64) * stride + slot] = post
+
+    def decode_spikes(self, ng, field="recSpk"):
+        """Decode a recording bitfield into per-batch (times, ids)."""
+        model = self.model
+        what = "spike" if field == "recSpk" else "spike event"
+        flag = "spike_recording_enabled" if field == "recSpk" else \
+            "spike_event_recording_enabled"
+        if not getattr(ng, flag):
+            raise RuntimeStateError(f"{what} recording is not enabled for '{ng.name}': set "
+                                    f"{flag} = True before build()")
+        if (ng.name, field) not in self.arrays:
+            raise RuntimeStateError(f"{what} recording of '{ng.name}' was enabled after "
+                                    f"build(); set {flag} = True before build()")
+        n_rec = model._num_recording_timesteps
+        if model._timestep < n_rec:
+            raise RuntimeStateError(f"spike_recording_data of '{ng.name}': only "
+                                    f"{model._timestep} of the {n_rec} recorded steps have run")
+        words = recording_words(ng.num_neurons)
+        rec = self.arrays[(ng.name, field)].reshape(n_rec, model.batch_size, words)
+        # the ring holds steps [timestep - n_rec, timestep); slot = step % n_rec
+        first = model._timestep - n_rec
+        rec = np.roll(rec, -(first % n_rec), axis=0) if first % n_rec else rec
+        out = []
+        for b in range(model.batch_size):
+            # only unpack the words that hold at least one spike
+            steps, word = np.nonzero(rec[:, b, :])
+            packed = np.ascontiguousarray(rec[steps, b, word]).view(np.uint8).reshape(-1, 4)
+            which, bit = np.nonzero(np.unpackbits(packed, axis=1, bitorder="little"))
+            ids = word[which].astype(np.int64) * 32 + bit
+            times = (steps[which] + first) * model._built_dt
+            out.append((times.astype(np.float64), ids))
+        return out
+
+    def current_spikes(self, ng):
+        """The spikes of the last step, per batch element (sorted)."""
+        model = self.model
+        slots = ng.num_delay_slots
+        slot = (model._step - 1) % slots if model._step > 0 else 0
+        cnt = self.arrays[(ng.name, "spkCnt")].reshape(model.batch_size, slots)[:, slot]
+        cnt = np.minimum(cnt, ng.num_neurons)
+        spk = self.arrays[(ng.name, "spk")].reshape(model.batch_size, slots, ng.num_neurons)
+        out = [np.sort(spk[b, slot, :cnt[b]]) for b in range(model.batch_size)]
+        return out[0] if model.batch_size == 1 else out
 
 
 def native_error(model, code, when):
@@ -303,11 +466,11 @@ def _all_egps(model):
         yield from var.extra_global_params.values()
 
 
-def _attach_views(model):
+def _attach_views(model, arrays):
     for g, field, var in _all_vars(model):
-        var._array = model._arrays.get((g.name, field))
+        var._array = arrays.get((g.name, field))
     for view in _all_egps(model):
-        view._array = model._arrays.get((view.group.name, _egp_field(view)))
+        view._array = arrays.get((view.group.name, _egp_field(view)))
 
 
 def detach_views(model):
@@ -355,65 +518,3 @@ def check_user_connectivity(sg):
             raise ModelError(f"synapse population '{sg.name}': a {what} index given to "
                              f"set_sparse_connections is out of range 0..{n - 1} (NaN or "
                              "infinite values are not indices)")
-
-
-def upload_sparse(model, sg):
-    check_user_connectivity(sg)
-    pre, post, _ = sg._user_connectivity
-    stride = model._sizes[(sg.name, "stride")]
-    counts = np.bincount(pre, minlength=sg.src.num_neurons)
-    if counts.max(initial=0) > stride:
-        raise ModelError(f"synapse population '{sg.name}': new connectivity has a row of "
-                         f"{counts.max()} synapses but the model was built for {stride}; "
-                         "call set_sparse_connections before build()")
-    row_len = model._arrays[(sg.name, "rowLength")]
-    ind = model._arrays[(sg.name, "ind")]
-    row_len[:] = counts
-    starts = np.cumsum(counts) - counts
-    slot = np.arange(pre.size) - np.repeat(starts, counts)
-    ind[pre.astype(np.int64) * stride + slot] = post
-
-
-def rebind(model, view):
-    key = (view.group.name, _egp_field(view))
-    spec = model._specs.get(key)
-    if spec is None or model._lib is None:
-        return
-    arr = view._array
-    if arr.dtype != spec.dtype or not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr, dtype=spec.dtype)
-        view._array = arr
-    model._arrays[key] = arr
-    _bind(model._lib, spec.index, arr)
-
-
-def decode_spikes(model, ng, field="recSpk"):
-    """Decode a recording bitfield into per-batch (times, ids)."""
-    what = "spike" if field == "recSpk" else "spike event"
-    flag = "spike_recording_enabled" if field == "recSpk" else "spike_event_recording_enabled"
-    model._check_loaded(flag.replace("_enabled", "_data"))
-    if not getattr(ng, flag):
-        raise RuntimeStateError(f"{what} recording is not enabled for '{ng.name}': set "
-                                f"{flag} = True before build()")
-    if (ng.name, field) not in model._arrays:
-        raise RuntimeStateError(f"{what} recording of '{ng.name}' was enabled after build(); "
-                                f"set {flag} = True before build()")
-    n_rec = model._num_recording_timesteps
-    if model._timestep < n_rec:
-        raise RuntimeStateError(f"spike_recording_data of '{ng.name}': only "
-                                f"{model._timestep} of the {n_rec} recorded steps have run")
-    words = recording_words(ng.num_neurons)
-    rec = model._arrays[(ng.name, field)].reshape(n_rec, model.batch_size, words)
-    # the ring holds steps [timestep - n_rec, timestep); slot = step % n_rec
-    first = model._timestep - n_rec
-    rec = np.roll(rec, -(first % n_rec), axis=0) if first % n_rec else rec
-    out = []
-    for b in range(model.batch_size):
-        # only unpack the words that hold at least one spike
-        steps, word = np.nonzero(rec[:, b, :])
-        packed = np.ascontiguousarray(rec[steps, b, word]).view(np.uint8).reshape(-1, 4)
-        which, bit = np.nonzero(np.unpackbits(packed, axis=1, bitorder="little"))
-        ids = word[which].astype(np.int64) * 32 + bit
-        times = (steps[which] + first) * model._built_dt
-        out.append((times.astype(np.float64), ids))
-    return out

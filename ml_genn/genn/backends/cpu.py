@@ -70,9 +70,15 @@ class CPUBackend(Backend):
         for group_name in sorted({cu.group_name for cu in m.custom_updates.values()}):
             body += self._custom_update_group(group_name)
 
-        head = self._prelude() + self._array_table()
-        # entry points used only from Python go last: the hot code keeps its layout
-        return "\n".join(head + body + self._array_setter()) + "\n"
+        w = CodeWriter().lines(self._prelude())
+        w.lines(["// ---- the state of one loaded model: every array, the seed and the error",
+                 "// bits live in an instance (created by Python with mg_create), so two",
+                 "// models of one library never share state; no static globals ----"])
+        with w.block("struct mg_model", tail="};"):
+            w.lines(self._members())
+            w.lines(body)
+        w.lines(self._entry_points())
+        return w.text()
 
     def _check_macro_names(self):
         """Names declared by the model's snippets become plain C++ locals:
@@ -127,7 +133,7 @@ class CPUBackend(Backend):
             f"precision: {self.precision}, batch size: {self.B}, dt: {self.model.dt}",
             "#include <cstdint>", "#include <cstring>", "#include <cmath>", "#include <cfloat>",
             "#include <cstdio>", "#include <algorithm>", "#include <chrono>",
-            "#include <type_traits>",
+            "#include <type_traits>", "#include <new>",
             f"typedef {scalar} scalar;",
             f"typedef {tp} timepoint;",
             "#define MG_HD",
@@ -136,31 +142,40 @@ class CPUBackend(Backend):
             "template<typename A, typename B> static inline auto mg_max(A a, B b) -> decltype(a + b) { return (a > b) ? a : b; }",
             "template<typename A> static inline A mg_abs(A a) { return (a < 0) ? -a : a; }",
             "",
-            "static uint64_t mg_seed = 0;",
+        ]
+
+    def _members(self):
+        """The model's state and the helpers that report errors into it."""
+        w = CodeWriter()
+        w.line("// arrays owned by Python (NumPy), bound by index with mg_set_array")
+        for a in self.layout:
+            w.line(f"{a.ctype}* {a.c_name} = nullptr;  // {comment(f'{a.key[0]}.{a.key[1]}')}")
+        w.line(f"uint64_t mg_size[{max(len(self.layout), 1)}] = {{0}};  // elements of each array")
+        w.line("uint64_t mg_seed = 0;")
+        w.lines([
             "// errors found by generated code (bits: see ERROR_* in backends/base.py); the",
             "// step finishes and Python raises after the native call returns",
-            "static int mg_error = 0;",
-            "static inline void mg_fail(int code) { __atomic_fetch_or(&mg_error, code, __ATOMIC_RELAXED); }",
-            'extern "C" void mg_set_seed(uint64_t seed) { mg_seed = seed; }',
+            "int mg_error = 0;",
+            "inline void mg_fail(int code) { __atomic_fetch_or(&mg_error, code, __ATOMIC_RELAXED); }",
             "// integer division and remainder: a zero divisor (or INT_MIN / -1) would trap",
-            "template<typename A, typename B> static inline auto mg_idiv(A a, B b) -> decltype(a / b) {",
+            "template<typename A, typename B> inline auto mg_idiv(A a, B b) -> decltype(a / b) {",
             "    typedef decltype(a / b) R;",
             "    typedef typename std::make_unsigned<R>::type U;",
             f"    if (b == 0) {{ mg_fail({ERROR_DIVISION}); return R(0); }}",
             "    if (std::is_signed<R>::value && R(b) == R(-1)) { return (R)(U(0) - U(a)); }",
             "    return a / b;",
             "}",
-            "template<typename A, typename B> static inline auto mg_imod(A a, B b) -> decltype(a % b) {",
+            "template<typename A, typename B> inline auto mg_imod(A a, B b) -> decltype(a % b) {",
             "    typedef decltype(a % b) R;",
             f"    if (b == 0) {{ mg_fail({ERROR_DIVISION}); return R(0); }}",
             "    if (std::is_signed<R>::value && R(b) == R(-1)) { return R(0); }",
             "    return a % b;",
             "}",
-            "template<typename A, typename B> static inline A& mg_idiv_assign(A& a, B b) { a = (A)mg_idiv(a, b); return a; }",
-            "template<typename A, typename B> static inline A& mg_imod_assign(A& a, B b) { a = (A)mg_imod(a, b); return a; }",
+            "template<typename A, typename B> inline A& mg_idiv_assign(A& a, B b) { a = (A)mg_idiv(a, b); return a; }",
+            "template<typename A, typename B> inline A& mg_imod_assign(A& a, B b) { a = (A)mg_imod(a, b); return a; }",
             "// element i of an extra global parameter of n elements: outside it, the",
             "// error is recorded and a dummy element is read or written instead",
-            "template<typename T, typename I> static inline T* mg_at(T* p, uint64_t n, I i) {",
+            "template<typename T, typename I> inline T* mg_at(T* p, uint64_t n, I i) {",
             "    if ((uint64_t)i < n) { return p + (uint64_t)i; }",
             f"    mg_fail({ERROR_EGP_INDEX});",
             "    static thread_local typename std::remove_const<T>::type dummy;",
@@ -168,32 +183,36 @@ class CPUBackend(Backend):
             "    return &dummy;",
             "}",
             "",
-        ]
-
-    def _array_table(self):
-        w = CodeWriter()
-        w.line("// ---- arrays owned by Python (NumPy), bound by index ----")
-        for a in self.layout:
-            w.line(f"static {a.ctype}* {a.c_name} = nullptr;  "
-                   f"// {comment(f'{a.key[0]}.{a.key[1]}')}")
-        w.line(f"static uint64_t mg_size[{max(len(self.layout), 1)}] = {{0}};  "
-               "// elements of each array")
-        w.line('extern "C" int mg_get_error() { return __atomic_exchange_n(&mg_error, 0, '
-               "__ATOMIC_RELAXED); }")
-        with w.block('extern "C" void mg_set_array(unsigned int index, void* ptr)'):
-            with w.block("switch (index)"):
-                for a in self.layout:
-                    w.line(f"case {a.index}: {a.c_name} = ({a.ctype}*)ptr; break;")
-        w.line()
+        ])
         return w.result()
 
-    def _array_setter(self):
-        # after the hot code, so that it keeps its place (and speed) in the library
+    def _entry_points(self):
+        """The C interface Python calls: every function takes the instance."""
         w = CodeWriter()
-        w.line("// ---- called from Python: the number of elements of each array ----")
-        with w.block('extern "C" void mg_set_size(unsigned int index, uint64_t size)'):
-            w.line(f"if (index < {len(self.layout)}u) {{ mg_size[index] = size; }}")
         w.line()
+        w.line("// ---- called from Python (ctypes) ----")
+        w.line('extern "C" void* mg_create() { return new (std::nothrow) mg_model(); }')
+        w.line('extern "C" void mg_destroy(void* m) { delete (mg_model*)m; }')
+        with w.block('extern "C" void mg_set_array(void* m, unsigned int index, void* ptr)'):
+            w.line("mg_model* const s = (mg_model*)m;")
+            with w.block("switch (index)"):
+                for a in self.layout:
+                    w.line(f"case {a.index}: s->{a.c_name} = ({a.ctype}*)ptr; break;")
+        with w.block('extern "C" void mg_set_size(void* m, unsigned int index, uint64_t size)'):
+            w.line(f"if (index < {len(self.layout)}u) {{ ((mg_model*)m)->mg_size[index] = size; }}")
+        w.line('extern "C" void mg_set_seed(void* m, uint64_t seed) { ((mg_model*)m)->mg_seed = seed; }')
+        w.line('extern "C" int mg_get_error(void* m) { return __atomic_exchange_n('
+               "&((mg_model*)m)->mg_error, 0, __ATOMIC_RELAXED); }")
+        w.line('extern "C" void mg_run(void* m, uint64_t* counters, uint64_t n_steps, '
+               "uint64_t num_rec, int num_threads) {")
+        w.line(INDENT + "((mg_model*)m)->mg_run(counters, n_steps, num_rec, num_threads);")
+        w.line("}")
+        w.line('extern "C" void mg_init(void* m, const uint8_t* build_connectivity) { '
+               "((mg_model*)m)->mg_init(build_connectivity); }")
+        for group_name in sorted({cu.group_name for cu in self.model.custom_updates.values()}):
+            f = f"mg_custom_update_{c_ident(group_name)}"
+            w.line(f'extern "C" void {f}(void* m, uint64_t timestep) {{ '
+                   f"((mg_model*)m)->{f}(timestep); }}")
         return w.result()
 
     # ------------------------------------------------------------------
@@ -263,7 +282,7 @@ class CPUBackend(Backend):
         cw = CodeWriter()
         cw.comment(f"==== Neuron population '{ng.name}' (model '{snippet.class_name}'), "
                    f"{n} neurons ====")
-        with cw.block(f"static void mg_neuron_update_{c_ident(ng.name)}(unsigned int batch, "
+        with cw.block(f"void mg_neuron_update_{c_ident(ng.name)}(unsigned int batch, "
                       "timepoint t, uint64_t timestep, uint64_t step, unsigned int rec_slot)"):
             for v in ng.vars.values():
                 if v.name in used:
@@ -549,7 +568,7 @@ class CPUBackend(Backend):
         cw.comment(f"==== Synapse population '{sg.name}' ('{sg.src.name}' -> '{sg.trg.name}', "
                    f"{sg.matrix_type.name}, weight update '{wu.class_name}', postsynaptic "
                    f"'{sg.ps_initialiser.snippet.class_name}') ====")
-        with cw.block(f"static void mg_synapse_update_{c_ident(sg.name)}(unsigned int batch, "
+        with cw.block(f"void mg_synapse_update_{c_ident(sg.name)}(unsigned int batch, "
                       "timepoint t, uint64_t timestep, uint64_t step)"):
             cw.line(f"scalar* __restrict const _out = {self._array_name(sg.name, 'inSyn')} + "
                     f"batch * {npost}u;")
@@ -766,7 +785,7 @@ class CPUBackend(Backend):
         m = self.model
         w = CodeWriter()
         w.line("// ==== one time step of one batch element ====")
-        with w.block("static void mg_step(unsigned int batch, uint64_t timestep, uint64_t step, "
+        with w.block("void mg_step(unsigned int batch, uint64_t timestep, uint64_t step, "
                      "unsigned int rec_slot)"):
             w.line(f"const timepoint t = (timepoint)((double)timestep * {float(m.dt)!r});")
             syn = [f"mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, step);"
@@ -795,7 +814,7 @@ class CPUBackend(Backend):
         if ranges:
             w.line("// index ranges the update reads through (index_constraints): checked")
             w.line("// before any step, so a bad range never runs")
-            with w.block("static bool mg_index_ranges_ok()"):
+            with w.block("bool mg_index_ranges_ok()"):
                 # branch-free and in the indices' own width, so it vectorises
                 # (10x faster than with bool or 64-bit compares)
                 w.line("unsigned int bad = 0;")
@@ -818,7 +837,7 @@ class CPUBackend(Backend):
                                        "& (unsigned int)(ei > size));")
                 w.line("return bad == 0;")
             w.line()
-        with w.block('extern "C" void mg_run(uint64_t* counters, uint64_t n_steps, '
+        with w.block('void mg_run(uint64_t* counters, uint64_t n_steps, '
                      "uint64_t num_rec, int num_threads)"):
             if ranges:
                 w.line(f"if (!mg_index_ranges_ok()) {{ mg_fail({ERROR_INDEX_RANGE}); return; }}")
@@ -891,7 +910,7 @@ class CPUBackend(Backend):
         w.lines(["// ==== initialisation of variables and connectivity from snippets ====",
                  "// build_connectivity[i]: build synapse population i's connectivity from its",
                  "// snippet (0 when it was given with set_sparse_connections)"])
-        with w.block('extern "C" void mg_init(const uint8_t* build_connectivity)'):
+        with w.block('void mg_init(const uint8_t* build_connectivity)'):
             for group, v, gname, field, count in sources:
                 if isinstance(v.init, VarInit) and not is_constant(v.init):
                     spec = self._spec(gname, field)
@@ -1017,7 +1036,7 @@ class CPUBackend(Backend):
         m = self.model
         w = CodeWriter()
         w.comment(f"==== custom update group '{group_name}' ====")
-        with w.block(f'extern "C" void mg_custom_update_{c_ident(group_name)}(uint64_t timestep)'):
+        with w.block(f'void mg_custom_update_{c_ident(group_name)}(uint64_t timestep)'):
             w.line(f"const timepoint t = (timepoint)((double)timestep * {float(m.dt)!r});")
             w.line("(void)t;")
             for cu in m.custom_updates.values():

@@ -7,6 +7,7 @@ loops or threads, atomics, qualifiers, and how the result is compiled.
 """
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -145,10 +146,52 @@ def expand_multiline(lines):
     return out
 
 
+class SpikeQueue(NamedTuple):
+    """Where a neuron update queues its spikes (or spike-like events): the
+    local names of the list and its count, and the arrays (count per
+    ``batch * slots + slot``, list of ``n`` per slot)."""
+    list_local: str
+    count_local: str
+    list_array: str
+    count_array: str
+    n: int
+    slots: int
+
+
+class SpikeRecording(NamedTuple):
+    """A recording bitfield (one bit per neuron and step): local pointer name
+    and array."""
+    local: str
+    array: str
+    n: int
+
+
 class Backend:
-    """Base of the C++ and CUDA backends."""
+    """Base of the C++ and CUDA backends.
+
+    The shared generators (:mod:`ml_genn.genn.generators`) are mixed into
+    each backend and call it back for what differs between targets; every
+    backend implements these hooks:
+
+    - ``function_qualifier``: prefix of every generated member function.
+    - ``neuron_loop(w, n)``: scope in which ``id`` is one neuron (a loop on
+      the CPU, a guarded thread index on a GPU).
+    - ``element_loops(w, index, n, batches)``: scope over ``index`` in
+      ``0..n-1`` (and ``batch`` in ``0..batches-1`` unless None); the body
+      may ``continue``.
+    - ``queue_setup/queue_push/queue_finish(queue)``,
+      ``recording_setup/recording_set/recording_finish(rec[, cond])``:
+      lines that queue and record spikes.
+    - ``dense_propagation/sparse_propagation/procedural_propagation/
+      toeplitz_propagation``, ``post_learning_loops``,
+      ``synapse_dynamics_loops``: the loops of the synapse update parts.
+    - ``add_to_post(part, value)``, ``add_to(target, value)``: accumulation.
+    - ``synapse_functions``, ``init_functions``, ``custom_update_functions``,
+      ``custom_update_loops``: how the parts become functions.
+    """
     name = "base"
     rng_state_ref = "&_rng"
+    function_qualifier = ""
 
     def __init__(self, model):
         self.model = model
@@ -288,6 +331,11 @@ class Backend:
     def add_to(self, target, value):
         """Accumulate into shared memory: plain += here, atomics on GPUs."""
         return f"{target} += ({value})"
+
+    def add_to_post(self, part, value):
+        """``addToPost(value)`` in weight-update code ``part`` (the code
+        field, e.g. "pre_spike_syn_code")."""
+        return self.add_to("_out[id_post]", value)
 
     # -- arrays of every group ------------------------------------------
     def _var_size(self, var, count):
@@ -443,7 +491,7 @@ class Backend:
             parts.append(idx)
         return " + ".join(parts) or "0"
 
-    def _wu_env(self, sg, conn, weight, procedural_inits):
+    def _wu_env(self, sg, conn, weight, procedural_inits, part):
         wu = sg.snippet
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
         env = self.base_env().child()
@@ -508,7 +556,7 @@ class Backend:
                 env.define(f"st_{role}", Value(f"{st.c_name}[batch * {ng.num_neurons}u + {idx}]",
                                                ctype="timepoint",
                                                description=f"{role}synaptic spike time"))
-        env.define("addToPost", Function(lambda a: self.add_to("_out[id_post]", a[0]), 1, 1,
+        env.define("addToPost", Function(lambda a: self.add_to_post(part, a[0]), 1, 1,
                                          "function", statement=True, returns="void"))
         if (sg.name, "outPre") in self.layout:
             env.define("addToPre", Function(lambda a: self.add_to("_outPre[id_pre]", a[0]), 1, 1,
@@ -533,7 +581,7 @@ class Backend:
 
     def _render_wu(self, sg, conn, weight, code, ctx, extra=None):
         proc_inits = []
-        env = self._wu_env(sg, conn, weight, proc_inits)
+        env = self._wu_env(sg, conn, weight, proc_inits, ctx[1])
         for k, v in (extra or {}).items():
             env.define(k, v)
         lines = self.renderer().statements(code, env, indent=0, context=ctx)

@@ -1,0 +1,112 @@
+"""Shared generator of custom updates: per element loads, the update code,
+stores, and batch or neuron reductions.
+
+The backend supplies the loops or thread mapping for the three shapes of
+update (``custom_update_loops``: plain, reduction over the batch, reduction
+over elements) and turns each group into functions
+(``custom_update_functions``).
+"""
+from ..code import Value
+from ..code.environment import Local
+from ..errors import ModelError
+from ..types import (VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
+                     custom_update_var_dims, var_dims)
+from ..backends.writer import CodeWriter
+
+
+class CustomUpdate:
+    """Mixed into a backend (see :class:`~..backends.base.Backend` for the hooks)."""
+
+    def _custom_update_group(self, group_name):
+        updates = [(cu, self._custom_update(cu)) for cu in self.model.custom_updates.values()
+                   if cu.group_name == group_name]
+        return self.custom_update_functions(group_name, updates)
+
+    def _custom_update(self, cu):
+        snippet = cu.snippet
+        dims = cu.update_dims()
+        batched = bool(dims & VarAccessDim.BATCH)
+        B = self.B if batched else 1
+        n = cu.size
+        if not isinstance(n, int):
+            n = next(self._ref_info(r)[2] for r in cu.var_refs.values())
+        env = self.element_env(cu, snippet, cu.params, n, rng=False,
+                               id_description="element index")
+        for r in snippet.extra_global_param_refs:
+            ref = cu.egp_refs[r.name]
+            spec = self._spec(ref.group.name, ref.egp_name)
+            env.define(r.name, self.egp_value(spec, "EGP reference"))
+        batch_red, neuron_red = [], []     # (name, op, store text)
+        loads, stores = [], []
+        skip_padding = self._synapse_update_indices(cu, env)
+
+        def index(access, count, batch_var="batch"):
+            d = var_dims(access)
+            parts = []
+            if d & VarAccessDim.BATCH and self.B > 1:
+                parts.append(f"{batch_var} * {count if d & VarAccessDim.ELEMENT else 1}u")
+            if d & VarAccessDim.ELEMENT:
+                parts.append("id")
+            return " + ".join(parts) or "0"
+
+        items = []
+        for v in snippet.vars:
+            var = cu.vars[v.name]
+            vd = custom_update_var_dims(v.access, dims)
+            spec = self._spec(cu.name, v.name)
+            mode = access_mode(v.access)
+            items.append((v.name, spec, int(vd) | int(mode), n, mode, var))
+        for r in snippet.var_refs:
+            spec, access, count = self._ref_info(cu.var_refs[r.name])
+            mode = access_mode(r.access)
+            items.append((r.name, spec, int(var_dims(access)) | int(mode), count, mode, None))
+        for name, spec, access, count, mode, var in items:
+            local = f"_l_{name}"
+            is_red = bool(int(mode) & Attr.REDUCE)
+            d = var_dims(access)
+            idx = index(access, count)
+            if is_red:
+                op = "max" if int(mode) & Attr.MAX else "sum"
+                if (d & VarAccessDim.BATCH) == 0 and batched:
+                    batch_red.append((name, op, f"{spec.c_name}[{index(access, count)}]", spec))
+                elif (d & VarAccessDim.ELEMENT) == 0:
+                    neuron_red.append((name, op, f"{spec.c_name}[{index(access, count)}]", spec))
+                else:
+                    raise ModelError(f"custom update '{cu.name}': reduction target '{name}' "
+                                     "must drop the batch or the neuron dimension")
+                env.define(name, Local(local, description="reduction target", ctype=spec.ctype))
+                continue
+            writable = bool(int(mode) & (Attr.READ_WRITE | Attr.BROADCAST))
+            env.define(name, Value(local, writable=writable, ctype=spec.ctype,
+                                   description=("read-write" if writable else "read-only")
+                                   + " reference" if var is None else "variable"))
+            loads.append((name, f"{spec.ctype} {local} = {spec.c_name}[{idx}];"))
+            if writable:
+                stores.append((name, f"{spec.c_name}[{idx}] = {local};"))
+        if batch_red and neuron_red:
+            raise ModelError(f"custom update '{cu.name}': batch and neuron reductions cannot "
+                             "be combined in one update")
+        code = self.renderer().statements(
+            snippet.update_code, env, indent=0, new_scope=True,
+            context=(snippet.class_name, "update_code", f"custom update '{cu.name}'"))
+        used, written = env.root.used, env.root.written
+        body = skip_padding + [l for nme, l in loads if nme in used]
+        red = batch_red or neuron_red
+        for name, op, _, spec in red:
+            body.append(f"{spec.ctype} _l_{name};")
+        body += code
+        body += [l for nme, l in stores if nme in written]
+        for name, op, _, spec in red:
+            combine = (f"_acc_{name} = mg_max(_acc_{name}, _l_{name});" if op == "max"
+                       else f"_acc_{name} += _l_{name};")
+            body.append(combine)
+        acc_init = [f"{spec.ctype} _acc_{name} = "
+                    f"{'-' + ('FLT_MAX' if spec.ctype in ('float',) or (spec.ctype == 'scalar' and self.precision == 'float') else 'DBL_MAX') if op == 'max' else '0'};"
+                    for name, op, _, spec in red]
+        acc_store = [f"{target} = _acc_{name};" for name, op, target, spec in red]
+        kind = "batch_reduction" if batch_red else "neuron_reduction" if neuron_red else "plain"
+        cw = CodeWriter()
+        with cw.block():
+            cw.comment(f"custom update '{cu.name}' (model '{snippet.class_name}')")
+            cw.lines(self.custom_update_loops(kind, n, B, red, acc_init, body, acc_store))
+        return cw.result()

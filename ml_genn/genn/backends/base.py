@@ -21,6 +21,7 @@ from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as W
                      custom_update_var_dims, var_dims)
 from ..types import NUMERIC_TYPES
 from ..layout import Layout
+from ..names import comment
 from .writer import CodeWriter
 
 # C99 maths functions and their argument counts.
@@ -192,6 +193,7 @@ class Backend:
     name = "base"
     rng_state_ref = "&_rng"
     function_qualifier = ""
+    traits = "std"          # namespace of make_unsigned, is_signed
 
     def __init__(self, model):
         self.model = model
@@ -336,6 +338,81 @@ class Backend:
         """``addToPost(value)`` in weight-update code ``part`` (the code
         field, e.g. "pre_spike_syn_code")."""
         return self.add_to("_out[id_post]", value)
+
+    # -- the state struct shared by every target ------------------------
+    def _declare_arrays(self):
+        """Every array of the model in the layout (generators add the EGPs
+        they meet while rendering)."""
+        m = self.model
+        for ng in m.neuron_populations.values():
+            self._neuron_arrays(ng)
+        for sg in m.synapse_populations.values():
+            self._synapse_arrays(sg)
+        for cs in m.current_sources.values():
+            for v in cs.vars.values():
+                self._var_array(cs, v, cs.target.num_neurons)
+        for g in list(m.current_sources.values()) + list(m.custom_updates.values()):
+            if g.dynamic_params:
+                self.add_array(g.name, "dyn", "scalar", len(g.dynamic_params))
+        if m.timing_enabled:
+            # seconds spent per batch element: [synapse updates, neuron updates]
+            self.add_array("<model>", "timers", "double", 2 * self.B)
+        for cu in m.custom_updates.values():
+            for v in cu.vars.values():
+                dims = custom_update_var_dims(v.access, cu.update_dims())
+                size = (cu.size if dims & VarAccessDim.ELEMENT else 1) * \
+                    (self.B if dims & VarAccessDim.BATCH else 1)
+                self.add_array(cu.name, v.name, v.type, size, origin=f"variable '{v.name}'")
+
+
+    def _members(self):
+        """The model's state and the helpers that report errors into it
+        (members of the generated ``mg_model`` struct)."""
+        w = CodeWriter()
+        w.line("// arrays owned by Python (NumPy), bound by index with mg_set_array")
+        for a in self.layout:
+            w.line(f"{a.ctype}* {a.c_name} = nullptr;  // {comment(f'{a.key[0]}.{a.key[1]}')}")
+        w.line(f"uint64_t mg_size[{max(len(self.layout), 1)}] = {{0}};  // elements of each array")
+        w.line("uint64_t mg_seed = 0;")
+        w.lines([
+            "// errors found by generated code (bits: see ERROR_* in backends/base.py); the",
+            "// step finishes and Python raises after the native call returns",
+            "int mg_error = 0;",
+            f"inline void mg_fail(int code) {{ {self.atomic_or('mg_error', 'code')}; }}",
+            "// integer division and remainder: a zero divisor (or INT_MIN / -1) would trap",
+            "template<typename A, typename B> inline auto mg_idiv(A a, B b) -> decltype(a / b) {",
+            "    typedef decltype(a / b) R;",
+            f"    typedef typename {self.traits}::make_unsigned<R>::type U;",
+            f"    if (b == 0) {{ mg_fail({ERROR_DIVISION}); return R(0); }}",
+            f"    if ({self.traits}::is_signed<R>::value && R(b) == R(-1)) {{ return (R)(U(0) - U(a)); }}",
+            "    return a / b;",
+            "}",
+            "template<typename A, typename B> inline auto mg_imod(A a, B b) -> decltype(a % b) {",
+            "    typedef decltype(a % b) R;",
+            f"    if (b == 0) {{ mg_fail({ERROR_DIVISION}); return R(0); }}",
+            f"    if ({self.traits}::is_signed<R>::value && R(b) == R(-1)) {{ return R(0); }}",
+            "    return a % b;",
+            "}",
+            "template<typename A, typename B> inline A& mg_idiv_assign(A& a, B b) { a = (A)mg_idiv(a, b); return a; }",
+            "template<typename A, typename B> inline A& mg_imod_assign(A& a, B b) { a = (A)mg_imod(a, b); return a; }",
+            "// element i of an extra global parameter of n elements: outside it, the",
+            "// error is recorded and a dummy element is read or written instead",
+            "template<typename T, typename I> inline T* mg_at(T* p, uint64_t n, I i) {",
+            "    if ((uint64_t)i < n) { return p + (uint64_t)i; }",
+            f"    mg_fail({ERROR_EGP_INDEX});",
+            *["    " + line for line in self.dummy_element()],
+            "}",
+            "",
+        ])
+        return w.result()
+
+    def atomic_or(self, target, value):
+        """``target |= value`` done atomically (error bits from any thread)."""
+        raise NotImplementedError
+
+    def dummy_element(self):
+        """Lines of ``mg_at`` returning a writable dummy element of type T."""
+        raise NotImplementedError
 
     # -- arrays of every group ------------------------------------------
     def _var_size(self, var, count):

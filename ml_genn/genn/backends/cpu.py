@@ -12,9 +12,9 @@ from ..generators import CustomUpdate, Initialisation, NeuronUpdate, SynapseUpda
 from ..names import comment
 from ..layout import c_ident, recording_words
 from ..snippets import VarInit
-from ..types import SynapseMatrixConnectivity as Conn, VarAccessDim, custom_update_var_dims
+from ..types import SynapseMatrixConnectivity as Conn
 from .writer import INDENT, CodeWriter
-from .base import ERROR_DIVISION, ERROR_EGP_INDEX, ERROR_INDEX_RANGE, Backend
+from .base import ERROR_INDEX_RANGE, Backend
 
 
 _HERE = os.path.dirname(__file__)
@@ -32,26 +32,7 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
         self.B = m.batch_size
         self._check_macro_names()
         body = []
-        for ng in m.neuron_populations.values():
-            self._neuron_arrays(ng)
-        for sg in m.synapse_populations.values():
-            self._synapse_arrays(sg)
-        for cs in m.current_sources.values():
-            for v in cs.vars.values():
-                self._var_array(cs, v, cs.target.num_neurons)
-        for g in list(m.current_sources.values()) + list(m.custom_updates.values()):
-            if g.dynamic_params:
-                self.add_array(g.name, "dyn", "scalar", len(g.dynamic_params))
-        if m.timing_enabled:
-            # seconds spent per batch element: [synapse updates, neuron updates]
-            self.add_array("<model>", "timers", "double", 2 * self.B)
-        for cu in m.custom_updates.values():
-            for v in cu.vars.values():
-                dims = custom_update_var_dims(v.access, cu.update_dims())
-                size = (cu.size if dims & VarAccessDim.ELEMENT else 1) * \
-                    (self.B if dims & VarAccessDim.BATCH else 1)
-                self.add_array(cu.name, v.name, v.type, size, origin=f"variable '{v.name}'")
-
+        self._declare_arrays()
         for sg in m.synapse_populations.values():
             body += self._synapse_update(sg)
         for ng in m.neuron_populations.values():
@@ -135,47 +116,13 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
             "",
         ]
 
-    def _members(self):
-        """The model's state and the helpers that report errors into it."""
-        w = CodeWriter()
-        w.line("// arrays owned by Python (NumPy), bound by index with mg_set_array")
-        for a in self.layout:
-            w.line(f"{a.ctype}* {a.c_name} = nullptr;  // {comment(f'{a.key[0]}.{a.key[1]}')}")
-        w.line(f"uint64_t mg_size[{max(len(self.layout), 1)}] = {{0}};  // elements of each array")
-        w.line("uint64_t mg_seed = 0;")
-        w.lines([
-            "// errors found by generated code (bits: see ERROR_* in backends/base.py); the",
-            "// step finishes and Python raises after the native call returns",
-            "int mg_error = 0;",
-            "inline void mg_fail(int code) { __atomic_fetch_or(&mg_error, code, __ATOMIC_RELAXED); }",
-            "// integer division and remainder: a zero divisor (or INT_MIN / -1) would trap",
-            "template<typename A, typename B> inline auto mg_idiv(A a, B b) -> decltype(a / b) {",
-            "    typedef decltype(a / b) R;",
-            "    typedef typename std::make_unsigned<R>::type U;",
-            f"    if (b == 0) {{ mg_fail({ERROR_DIVISION}); return R(0); }}",
-            "    if (std::is_signed<R>::value && R(b) == R(-1)) { return (R)(U(0) - U(a)); }",
-            "    return a / b;",
-            "}",
-            "template<typename A, typename B> inline auto mg_imod(A a, B b) -> decltype(a % b) {",
-            "    typedef decltype(a % b) R;",
-            f"    if (b == 0) {{ mg_fail({ERROR_DIVISION}); return R(0); }}",
-            "    if (std::is_signed<R>::value && R(b) == R(-1)) { return R(0); }",
-            "    return a % b;",
-            "}",
-            "template<typename A, typename B> inline A& mg_idiv_assign(A& a, B b) { a = (A)mg_idiv(a, b); return a; }",
-            "template<typename A, typename B> inline A& mg_imod_assign(A& a, B b) { a = (A)mg_imod(a, b); return a; }",
-            "// element i of an extra global parameter of n elements: outside it, the",
-            "// error is recorded and a dummy element is read or written instead",
-            "template<typename T, typename I> inline T* mg_at(T* p, uint64_t n, I i) {",
-            "    if ((uint64_t)i < n) { return p + (uint64_t)i; }",
-            f"    mg_fail({ERROR_EGP_INDEX});",
-            "    static thread_local typename std::remove_const<T>::type dummy;",
-            "    dummy = 0;",
-            "    return &dummy;",
-            "}",
-            "",
-        ])
-        return w.result()
+    def atomic_or(self, target, value):
+        return f"__atomic_fetch_or(&{target}, {value}, __ATOMIC_RELAXED)"
+
+    def dummy_element(self):
+        return ["static thread_local typename std::remove_const<T>::type dummy;",
+                "dummy = 0;",
+                "return &dummy;"]
 
     def _entry_points(self):
         """The C interface Python calls: every function takes the instance."""

@@ -326,6 +326,7 @@ class Group:
                 raise RuntimeStateError(f"setting the dynamic {what} '{name}' of "
                                         f"'{self.name}' needs a loaded model")
             arr[dynamic_params.index(name)] = value
+            self.genn_model._runtime.push((self.name, field))
             params[name] = value
 
     def derived(self):
@@ -501,10 +502,14 @@ class SynapseGroup(Group):
         return self.genn_model._arrays[(self.name, "ind")][sel].copy()
 
     def pull_connectivity_from_device(self):
-        """Nothing to do on the CPU backend (kept for pygenn compatibility)."""
+        """Copy the connectivity (row lengths, indices) from the device (nothing
+        to do on the CPU backend)."""
+        self.genn_model._transfer_connectivity(self, "pull")
 
     def push_connectivity_to_device(self):
-        """Nothing to do on the CPU backend (kept for pygenn compatibility)."""
+        """Copy the connectivity (row lengths, indices) to the device (nothing
+        to do on the CPU backend)."""
+        self.genn_model._transfer_connectivity(self, "push")
 
     def set_wu_param_dynamic(self, name, dynamic=True):
         self.set_param_dynamic(name, dynamic)

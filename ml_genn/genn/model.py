@@ -1,5 +1,4 @@
 """GeNNModel: describe a network, build it into native code, run it."""
-import ctypes
 import math
 import numbers
 import os
@@ -59,8 +58,28 @@ def _physical_memory():
     return limit
 
 
+_gpu_usable = None
+
+
 def _default_backend():
-    return "cpu"
+    """``ML_GENN_BACKEND`` when set ("cpu" or "cuda"); else "cuda" when CuPy is
+    installed and sees a GPU, otherwise "cpu"."""
+    global _gpu_usable
+    chosen = os.environ.get("ML_GENN_BACKEND")
+    if chosen:
+        if chosen not in ("cpu", "cuda"):
+            raise ModelError(f"ML_GENN_BACKEND={chosen!r}: choose 'cpu' or 'cuda'")
+        return chosen
+    if _gpu_usable is None:
+        import importlib.util
+        _gpu_usable = False
+        if importlib.util.find_spec("cupy") is not None:
+            try:
+                import cupy
+                _gpu_usable = cupy.cuda.runtime.getDeviceCount() > 0
+            except Exception:
+                pass
+    return "cuda" if _gpu_usable else "cpu"
 
 
 # pygenn 5 GeNNModel keyword arguments (log levels) and backend preferences.
@@ -98,7 +117,9 @@ def _check_num_threads(value):
 class GeNNModel:
     """A spiking network model compiled to native code (pygenn-5-like API).
 
-    ``backend``: ``None``/"cpu" (C++, works everywhere) or "cuda".
+    ``backend``: "cpu" (C++, works everywhere), "cuda" (NVRTC + CuPy; build()
+    needs no GPU, load() does) or ``None``: ``ML_GENN_BACKEND`` if set, else
+    "cuda" when a GPU is usable, else "cpu".
     ``num_threads``: OpenMP threads for batched runs: ``None`` or ``-1`` use
     ``OMP_NUM_THREADS`` when it is set, else all cores available to the
     process (its CPU affinity); otherwise an integer in 1..1024
@@ -431,8 +452,15 @@ class GeNNModel:
         if self.backend_name == "cpu":
             from .backends.cpu import CPUBackend
             return CPUBackend(self)
-        raise ModelError("the CUDA backend is not available yet; build with backend='cpu' "
-                         "(the default)")
+        from .backends.cuda import CUDABackend
+        return CUDABackend(self)
+
+    def _runtime_class(self):
+        if self.backend_name == "cpu":
+            from .runtime import CPURuntime
+            return CPURuntime
+        from .cuda_runtime import CUDARuntime
+        return CUDARuntime
 
     def build(self, path_to_model=".", force_rebuild=False, never_rebuild=False):
         """Generate and compile the model (cached by content)."""
@@ -445,11 +473,15 @@ class GeNNModel:
         self._built_batch_size = self.batch_size
         self._built_dt = self.dt
         self.source = source
-        from .backends.compile import compile_source
-        lib_path, src_path, cached = compile_source(self, source, force_rebuild)
-        self._built = lib_path
-        self.source_path = src_path
-        self.cache_hit = cached
+        if self.backend_name == "cuda":
+            from .cuda_runtime import compile_model
+            self._built, self.source_path, self.cache_hit = compile_model(self, source)
+        else:
+            from .backends.compile import compile_source
+            lib_path, src_path, cached = compile_source(self, source, force_rebuild)
+            self._built = lib_path
+            self.source_path = src_path
+            self.cache_hit = cached
         if os.environ.get("ML_GENN_KEEP_SOURCE"):
             self._keep_source(path_to_model, source)
         self.build_time = time.perf_counter() - start
@@ -538,11 +570,10 @@ class GeNNModel:
                                      f"{words * 4} bytes; record fewer steps")
         self._check_memory(n_rec)
         self._num_recording_timesteps = n_rec
-        from .runtime import Runtime
         start = time.perf_counter()
         self._counters[:] = 0
         try:
-            self._runtime = Runtime(self)
+            self._runtime = self._runtime_class()(self)
         except BaseException:
             self.unload()
             raise
@@ -675,7 +706,8 @@ class GeNNModel:
             try:
                 self._runtime.custom_update(group_name)
             finally:
-                if isinstance(group_name, str) and group_name in self._runtime.custom_update_fns:
+                if isinstance(group_name, str) and \
+                        group_name in self._runtime.custom_update_groups:
                     self._custom_update_times[group_name] = (
                         self._custom_update_times.get(group_name, 0.0)
                         + time.perf_counter() - start)
@@ -729,15 +761,33 @@ class GeNNModel:
         return self._custom_update_times.get(name, 0.0)
 
     def pull_recording_buffers_from_device(self):
-        """Nothing to copy on the CPU backend; kept for pygenn compatibility."""
-        self._check_loaded("pull_recording_buffers_from_device")
+        """Copy the spike recording buffers from the device (nothing to copy
+        on the CPU backend)."""
+        with self._lock:
+            self._check_loaded("pull_recording_buffers_from_device")
+            for key in self._runtime.arrays:
+                if key[1] in RECORDING_FIELDS:
+                    self._runtime.pull(key)
 
     # called by groups -------------------------------------------------
     def _backend_push(self, view):
-        """Nothing to copy on the CPU backend (views are the state itself)."""
+        """Copy a view's host values to the device (nothing on the CPU)."""
+        with self._lock:
+            if self._runtime is not None:
+                self._runtime.push_array(view._array)
 
     def _backend_pull(self, view):
-        """Nothing to copy on the CPU backend (views are the state itself)."""
+        """Copy a view's values from the device to the host (nothing on the CPU)."""
+        with self._lock:
+            if self._runtime is not None:
+                self._runtime.pull_array(view._array)
+
+    def _transfer_connectivity(self, sg, direction):
+        with self._lock:
+            self._check_loaded(f"{direction}_connectivity of '{sg.name}'")
+            for field in ("rowLength", "ind"):
+                if (sg.name, field) in self._runtime.arrays:
+                    getattr(self._runtime, direction)((sg.name, field))
 
     def _rebind(self, view):
         with self._lock:

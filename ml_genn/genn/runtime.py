@@ -174,25 +174,20 @@ def _check_init_egp_sizes(model):
 class Runtime:
     """The state of one loaded model and the native calls that work on it.
 
-    CPU backend: every array is a NumPy array the native code reads and
-    writes in place (views are zero-copy); the instance of ``mg_model``
-    holds pointers to them.  Created by ``GeNNModel.load()`` (allocation,
-    binding, initialisation); released by :meth:`close` or when garbage
-    collected."""
+    Backend-independent: allocation and initialisation of the host (NumPy)
+    arrays the views show, the chunked run loop, custom updates, spike
+    decoding.  Subclasses implement the native side (``_open``, ``_bind``,
+    ``_native_init``, ``_run_chunk``, ``_native_custom_update``, ``error``,
+    ``close``) and, where the state lives elsewhere (a GPU), ``push`` and
+    ``pull``.  Created by ``GeNNModel.load()``; released by :meth:`close`
+    or when garbage collected."""
 
     def __init__(self, model):
         self.model = model
-        lib = self.lib = _library(model)
-        handle = lib.mg_create()
-        if not handle:
-            raise MemoryError(f"model '{model.model_name}': the native state could not be "
-                              "allocated")
-        self.handle = handle
-        self._release = weakref.finalize(self, lib.mg_destroy, handle)
-        self._run_fn = lib.mg_run
         self.arrays = {}
         self.specs = {}
-        self.custom_update_fns = {}
+        self.custom_update_groups = {cu.group_name for cu in model.custom_updates.values()}
+        self._open()
         # initialisation (values of sparse variables) reads arrays through the model
         model._runtime = self
         try:
@@ -203,14 +198,33 @@ class Runtime:
             raise
 
     def close(self):
-        """Free the native instance (the NumPy arrays go with their views)."""
+        """Release the native state (the NumPy arrays go with their views)."""
         detach_views(self.model)
         self.arrays = {}
-        self._release()
 
-    def error(self):
-        """Error bits the native code recorded since the last call (cleared)."""
-        return self.lib.mg_get_error(self.handle)
+    def push(self, key):
+        """Copy host array ``key`` to where the native code reads it."""
+
+    def pull(self, key):
+        """Copy array ``key`` from where the native code writes it to the host."""
+
+    def _key_of(self, arr):
+        for key, a in self.arrays.items():
+            if a is arr:
+                return key
+        return None
+
+    def push_array(self, arr):
+        """``push`` for the array a view shows (found by identity)."""
+        key = self._key_of(arr)
+        if key is not None:
+            self.push(key)
+
+    def pull_array(self, arr):
+        """``pull`` for the array a view shows (found by identity)."""
+        key = self._key_of(arr)
+        if key is not None:
+            self.pull(key)
 
     # -- loading ------------------------------------------------------------
     def _allocate(self):
@@ -225,13 +239,13 @@ class Runtime:
             if view.init_values is not None:
                 self.arrays[(view.group.name, _egp_field(view))] = view.init_values.copy()
         for key, arr in self.arrays.items():
-            self._bind(self.specs[key].index, arr)
+            self._bind(self.specs[key], arr)
         _attach_views(model, self.arrays)
 
     def _initialise(self):
         """Dynamic parameters, constants and given arrays from Python;
         snippets in native code; then sparse arrays."""
-        model, lib = self.model, self.lib
+        model = self.model
         for g in _groups(model):
             if g.dynamic_params:
                 self.arrays[(g.name, "dyn")][:] = [g.params[p] for p in g.dynamic_params]
@@ -264,9 +278,7 @@ class Runtime:
             if at_load and view.init_values is None:
                 raise _egp_missing(view, "load()")
         _check_init_egp_sizes(model)
-        lib.mg_set_seed(self.handle, ctypes.c_uint64(_seed(model)))
-        lib.mg_init(self.handle, build_connectivity.ctypes.data)
-        code = self.error()
+        code = self._native_init(_seed(model), build_connectivity)
         if code:
             from .backends.base import ERROR_ROW
             if code & ERROR_ROW:
@@ -276,16 +288,6 @@ class Runtime:
             raise native_error(model, code, "load() (initialisation code)")
         for g, var in deferred:
             var.values = _expand_sparse_values(g, var)
-        for group_name in {cu.group_name for cu in model.custom_updates.values()}:
-            fn = getattr(lib, f"mg_custom_update_{c_ident(group_name)}")
-            fn.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
-            self.custom_update_fns[group_name] = fn
-
-    def _bind(self, index, arr):
-        """Point array ``index`` of the instance at ``arr`` (and tell it the
-        size: generated code checks extra global parameter indices against it)."""
-        self.lib.mg_set_array(self.handle, index, arr.ctypes.data if arr.size else None)
-        self.lib.mg_set_size(self.handle, index, arr.size)
 
     # -- running ------------------------------------------------------------
     def run(self, n_steps, threads):
@@ -293,9 +295,6 @@ class Runtime:
         measured speed), so Ctrl-C raises quickly; the native loop advances
         the model's counters itself, so they count exactly the steps run."""
         model = self.model
-        run_fn, handle, get_error = self._run_fn, self.handle, self.lib.mg_get_error
-        counters = model._counters_ptr
-        num_rec = model._num_recording_timesteps
         chunk = model._chunk
         remaining = n_steps
         clock = time.perf_counter
@@ -304,12 +303,11 @@ class Runtime:
             t0 = clock()
             code = 0
             try:
-                run_fn(handle, counters, c, num_rec, threads)
-                code = get_error(handle)
+                code = self._run_chunk(c, threads)
             except BaseException as interrupt:
                 # Ctrl-C right after the native call: its errors are read now
                 # (never left for the next run()) and told with the interrupt
-                code = code or get_error(handle)
+                code = code or self.error()
                 if code and hasattr(interrupt, "add_note"):
                     end = model._timestep
                     interrupt.add_note(str(native_error(
@@ -327,20 +325,19 @@ class Runtime:
                 model._chunk = chunk
 
     def custom_update(self, group_name):
-        fn = self.custom_update_fns.get(group_name) if isinstance(group_name, str) else None
-        if fn is None:
+        if not isinstance(group_name, str) or group_name not in self.custom_update_groups:
             raise ModelError(f"no custom update group {group_name!r}; groups: "
-                             f"{', '.join(sorted(self.custom_update_fns)) or 'none'}")
+                             f"{', '.join(sorted(self.custom_update_groups)) or 'none'}")
         check_before_run(self.model, ("custom update",))
-        fn(self.handle, ctypes.c_uint64(self.model._timestep))
-        code = self.error()
+        code = self._native_custom_update(group_name)
         if code:
             raise native_error(self.model, code, f"custom_update('{group_name}')")
 
     def reset_spike_queues(self):
-        for (group, field), arr in self.arrays.items():
-            if field in ("spkCnt", "evntCnt", "denDelay"):
+        for key, arr in self.arrays.items():
+            if key[1] in ("spkCnt", "evntCnt", "denDelay"):
                 arr[:] = 0
+                self.push(key)
 
     # -- state given or read from Python --------------------------------------
     def rebind(self, view):
@@ -354,7 +351,7 @@ class Runtime:
             arr = np.ascontiguousarray(arr, dtype=spec.dtype)
             view._array = arr
         self.arrays[key] = arr
-        self._bind(spec.index, arr)
+        self._bind(spec, arr)
 
     def upload_sparse(self, sg):
         """Connectivity given with set_sparse_connections into the padded rows."""
@@ -372,6 +369,8 @@ class Runtime:
         starts = np.cumsum(counts) - counts
         slot = np.arange(pre.size) - np.repeat(starts, counts)
         ind[pre.astype(np.int64) * stride + slot] = post
+        self.push((sg.name, "rowLength"))
+        self.push((sg.name, "ind"))
 
     def decode_spikes(self, ng, field="recSpk"):
         """Decode a recording bitfield into per-batch (times, ids)."""
@@ -390,6 +389,7 @@ class Runtime:
             raise RuntimeStateError(f"spike_recording_data of '{ng.name}': only "
                                     f"{model._timestep} of the {n_rec} recorded steps have run")
         words = recording_words(ng.num_neurons)
+        self.pull((ng.name, field))
         rec = self.arrays[(ng.name, field)].reshape(n_rec, model.batch_size, words)
         # the ring holds steps [timestep - n_rec, timestep); slot = step % n_rec
         first = model._timestep - n_rec
@@ -410,11 +410,65 @@ class Runtime:
         model = self.model
         slots = ng.num_delay_slots
         slot = (model._step - 1) % slots if model._step > 0 else 0
+        self.pull((ng.name, "spkCnt"))
+        self.pull((ng.name, "spk"))
         cnt = self.arrays[(ng.name, "spkCnt")].reshape(model.batch_size, slots)[:, slot]
         cnt = np.minimum(cnt, ng.num_neurons)
         spk = self.arrays[(ng.name, "spk")].reshape(model.batch_size, slots, ng.num_neurons)
         out = [np.sort(spk[b, slot, :cnt[b]]) for b in range(model.batch_size)]
         return out[0] if model.batch_size == 1 else out
+
+
+class CPURuntime(Runtime):
+    """CPU backend: every array is a NumPy array the native code reads and
+    writes in place (views are zero-copy); an instance of the library's
+    ``mg_model`` holds pointers to them."""
+
+    def _open(self):
+        model = self.model
+        lib = self.lib = _library(model)
+        handle = lib.mg_create()
+        if not handle:
+            raise MemoryError(f"model '{model.model_name}': the native state could not be "
+                              "allocated")
+        self.handle = handle
+        self._release = weakref.finalize(self, lib.mg_destroy, handle)
+        self._run_fn = lib.mg_run
+        self._custom_update_fns = {}
+        for group_name in self.custom_update_groups:
+            fn = getattr(lib, f"mg_custom_update_{c_ident(group_name)}")
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+            self._custom_update_fns[group_name] = fn
+
+    def close(self):
+        """Free the native instance."""
+        super().close()
+        self._release()
+
+    def error(self):
+        """Error bits the native code recorded since the last call (cleared)."""
+        return self.lib.mg_get_error(self.handle)
+
+    def _bind(self, spec, arr):
+        """Point the instance's array ``spec`` at ``arr`` (and tell it the
+        size: generated code checks extra global parameter indices against it)."""
+        self.lib.mg_set_array(self.handle, spec.index, arr.ctypes.data if arr.size else None)
+        self.lib.mg_set_size(self.handle, spec.index, arr.size)
+
+    def _native_init(self, seed, build_connectivity):
+        self.lib.mg_set_seed(self.handle, ctypes.c_uint64(seed))
+        self.lib.mg_init(self.handle, build_connectivity.ctypes.data)
+        return self.error()
+
+    def _run_chunk(self, n_steps, threads):
+        model = self.model
+        self._run_fn(self.handle, model._counters_ptr, n_steps,
+                     model._num_recording_timesteps, threads)
+        return self.error()
+
+    def _native_custom_update(self, group_name):
+        self._custom_update_fns[group_name](self.handle, ctypes.c_uint64(self.model._timestep))
+        return self.error()
 
 
 def native_error(model, code, when):

@@ -192,3 +192,32 @@ def test_custom_updates_on_synapse_variables():
     model.custom_update("Reduce")
     np.testing.assert_array_equal(sparse.vars["g"].values, grads.sum(axis=0))
     np.testing.assert_array_equal(dense.vars["g"].values, dense_grads.sum(axis=0))
+
+
+# Records the presynaptic spike time as synaptic code sees it.
+ARRIVAL = create_weight_update_model(
+    "Arrival", vars=[("seen", "scalar")],
+    pre_spike_syn_code="seen = st_pre;")
+
+
+def test_synaptic_code_sees_spike_times_at_arrival():
+    """As in GeNN 5: st_pre in synaptic code is the spike time plus
+    (axonal delay + 1) * dt, the time the spike reaches the synapse."""
+    from ml_genn.genn import init_var
+    spike_step, dt = 3, 0.5
+    for delay in (0, 2):
+        model = GeNNModel("double", f"arrival_{delay}")
+        model.dt = dt
+        src = model.add_neuron_population(
+            "Src", 1, "SpikeSourceArray", {}, {"startSpike": 0, "endSpike": 1})
+        src.extra_global_params["spikeTimes"].set_init_values(np.array([spike_step * dt]))
+        trg = model.add_neuron_population("Trg", 1, INTEGRATOR, {}, {"V": 0.0})
+        syn = model.add_synapse_population(
+            "Syn", "DENSE", src, trg, init_weight_update(ARRIVAL, {}, {"seen": init_var(
+                "Constant", {"constant": -1.0})}), init_postsynaptic("DeltaCurr"))
+        syn.axonal_delay_steps = delay
+        model.build()
+        model.load()
+        model.run(spike_step + delay + 3)
+        syn.vars["seen"].pull_from_device()
+        assert syn.vars["seen"].values[0] == spike_step * dt + (delay + 1) * dt

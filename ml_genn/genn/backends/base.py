@@ -630,9 +630,14 @@ class Backend:
                     description=f"{role}synaptic neuron variable reference"))
             st = self.layout.get(ng.name, "st")
             if st is not None:
-                env.define(f"st_{role}", Value(f"{st.c_name}[batch * {ng.num_neurons}u + {idx}]",
-                                               ctype="timepoint",
-                                               description=f"{role}synaptic spike time"))
+                # as in GeNN: the time the spike arrives here, spike time +
+                # (axonal or back-propagation delay + 1) * dt
+                delay = getattr(sg, "axonal_delay_steps" if role == "pre"
+                                else "back_prop_delay_steps", 0) or 0
+                shift = c_literal((delay + 1) * self.model.dt, "timepoint", self.precision)
+                env.define(f"st_{role}", Value(
+                    f"({st.c_name}[batch * {ng.num_neurons}u + {idx}] + {shift})",
+                    ctype="timepoint", description=f"{role}synaptic spike time (arrival)"))
         env.define("addToPost", Function(lambda a: self.add_to_post(part, a[0]), 1, 1,
                                          "function", statement=True, returns="void"))
         if (sg.name, "outPre") in self.layout:

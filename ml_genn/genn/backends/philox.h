@@ -108,8 +108,10 @@ MG_HD static inline double mg_gamma_d(mg_rng *r, double a) {
 }
 MG_HD static inline float mg_gamma_f(mg_rng *r, float a) { return (float)mg_gamma_d(r, a); }
 
-// Inversion by sequential search (exact; cost grows with n*p).
-MG_HD static inline unsigned int mg_binomial(mg_rng *r, unsigned int n, double p) {
+// Binomial(n, p) by inversion: a sequential search from 0 over the
+// smaller of p and 1 - p.  Exact; the loop runs about n * min(p, 1 - p)
+// times.  Only called with n <= 64, so (1 - q)^n >= 2^-64 never underflows.
+MG_HD static inline unsigned int mg_binomial_inversion(mg_rng *r, unsigned int n, double p) {
     if (p <= 0.0 || n == 0) return 0;
     if (p >= 1.0) return n;
     const bool flip = p > 0.5;
@@ -122,9 +124,35 @@ MG_HD static inline unsigned int mg_binomial(mg_rng *r, unsigned int n, double p
         u -= f;
         f *= s * (double)(n - x) / (double)(x + 1);
         x++;
-        if (f <= 0.0) break;
     }
     return flip ? n - x : x;
+}
+
+// Binomial(n, p), exact for every n (Knuth, TAOCP vol. 2, 3.4.1): the a-th
+// smallest of n uniforms, X ~ Beta(a, n + 1 - a) (from two gamma draws), splits
+// the trials: if X >= p the successes are among the a - 1 smaller uniforms,
+// Binomial(a - 1, p / X); otherwise all a are successes, plus
+// Binomial(n - a, (p - X) / (1 - X)) among the larger ones.  Halving n each
+// round until n <= 64, then inversion: O(log n) work for any n and p.
+MG_HD static inline unsigned int mg_binomial(mg_rng *r, unsigned int n, double p) {
+    if (!(p > 0.0) || n == 0) return 0;     // also p = NaN
+    if (p >= 1.0) return n;
+    unsigned int k = 0;
+    while (n > 64u) {
+        const unsigned int a = 1u + n / 2u, b = n + 1u - a;
+        const double ga = mg_gamma_d(r, (double)a), gb = mg_gamma_d(r, (double)b);
+        const double x = ga / (ga + gb);
+        if (x >= p) {
+            n = a - 1u;
+            p = p / x;
+        }
+        else {
+            k += a;
+            n = b - 1u;
+            p = (p - x) / (1.0 - x);
+        }
+    }
+    return k + mg_binomial_inversion(r, n, p);
 }
 
 #endif

@@ -9,8 +9,12 @@ current spikes with ``for_each_synapse``.
 """
 from math import ceil, log1p
 
+import numpy as np
+
+from ..errors import ModelError
 from ..snippets import InitSparseConnectivitySnippet, InitToeplitzConnectivitySnippet
 from .binomial import binomial_inverse_cdf
+from .registry import registry
 
 
 def _max_row_len_binomial(num_pre, num_post, pars):
@@ -127,9 +131,87 @@ Conv2D = InitSparseConnectivitySnippet(
     calc_max_row_len_func=_conv_max_row_len,
     calc_kernel_size_func=_conv_kernel_size)
 
-sparse_connectivity_snippets = {s.class_name: s for s in (
-    OneToOne, FixedProbability, FixedProbabilityNoAutapse, FixedNumberPostWithReplacement,
-    Conv2D)}
+
+def _uninitialised_row_len(num_pre, num_post, pars):
+    raise ModelError("sparse connectivity 'Uninitialised' is given by the user: call "
+                     "set_sparse_connections(pre_inds, post_inds) on the synapse "
+                     "population before build()")
+
+
+# Connectivity the user sets with set_sparse_connections() before build().
+Uninitialised = InitSparseConnectivitySnippet(
+    "Uninitialised", calc_max_row_len_func=_uninitialised_row_len)
+
+
+def _fixed_number_pre_max_row_len(num_pre, num_post, pars):
+    # each column puts Binomial(num, 1/num_pre) synapses in a row: a row
+    # holds Binomial(num * num_post, 1/num_pre)
+    quantile = 0.9999 ** (1.0 / max(num_pre, 1))
+    return binomial_inverse_cdf(quantile, int(pars["num"]) * num_post, 1.0 / max(num_pre, 1))
+
+
+# `num` presynaptic partners per postsynaptic neuron, drawn uniformly with
+# replacement.  GeNN builds it column by column (col_build_code); see
+# constraints.py for what the engine still lacks.
+FixedNumberPreWithReplacement = InitSparseConnectivitySnippet(
+    "FixedNumberPreWithReplacement", params=[("num", "unsigned int")],
+    col_build_code="""
+        for (unsigned int c = 0; c < num; c++) {
+            const unsigned int i = min((unsigned int)(gennrand_uniform() * num_pre),
+                                       num_pre - 1);
+            addSynapse(i);
+        }
+        """,
+    calc_max_row_len_func=_fixed_number_pre_max_row_len,
+    calc_max_col_len_func=lambda num_pre, num_post, pars: int(pars["num"]))
+
+
+def _fixed_number_total_max_row_len(num_pre, num_post, pars):
+    quantile = 0.9999 ** (1.0 / max(num_pre, 1))
+    return binomial_inverse_cdf(quantile, int(pars["num"]), 1.0 / max(num_pre, 1))
+
+
+def _fixed_number_total_max_col_len(num_pre, num_post, pars):
+    quantile = 0.9999 ** (1.0 / max(num_post, 1))
+    return binomial_inverse_cdf(quantile, int(pars["num"]), 1.0 / max(num_post, 1))
+
+
+def fixed_number_total_row_lengths(num_pre, num_post, pars, rng):
+    """Host part of FixedNumberTotalWithReplacement: how many of the ``num``
+    synapses fall in each row, a Multinomial(num, 1/num_pre each) draw
+    (``rng``: a numpy Generator).  GeNN draws it on the host before building
+    the rows and hands it to the row code as the EGP ``preCalcRowLength``."""
+    num_pre = int(num_pre)
+    return {"preCalcRowLength": rng.multinomial(int(pars["num"]),
+                                                np.full(num_pre, 1.0 / num_pre))
+            .astype(np.uint32)}
+
+
+# `num` synapses in total, each joining a uniformly drawn (pre, post) pair,
+# with replacement.  The row lengths come from the host
+# (fixed_number_total_row_lengths, via the EGP preCalcRowLength); each row
+# then draws its targets as sorted uniforms (the next smallest of the
+# remaining k uniforms on [x, 1) is x + (1 - x) * (1 - U^(1/k))).
+FixedNumberTotalWithReplacement = InitSparseConnectivitySnippet(
+    "FixedNumberTotalWithReplacement", params=[("num", "unsigned int")],
+    extra_global_params=[("preCalcRowLength", "unsigned int*")],
+    row_build_code="""
+        const unsigned int rowLength = preCalcRowLength[(id_pre * num_threads) + id_thread];
+        scalar x = 0.0;
+        for (unsigned int j = 0; j < rowLength; j++) {
+            x += (1.0 - x) * (1.0 - pow(gennrand_uniform(), 1.0 / (scalar)(rowLength - j)));
+            const unsigned int idPost = min((unsigned int)(x * (scalar)num_post), num_post - 1);
+            addSynapse(idPost + id_post_begin);
+        }
+        """,
+    calc_max_row_len_func=_fixed_number_total_max_row_len,
+    calc_max_col_len_func=_fixed_number_total_max_col_len)
+FixedNumberTotalWithReplacement.host_init = fixed_number_total_row_lengths
+
+sparse_connectivity_snippets = registry(
+    "sparse connectivity snippet", Uninitialised, OneToOne, FixedProbability,
+    FixedProbabilityNoAutapse, FixedNumberPostWithReplacement,
+    FixedNumberPreWithReplacement, FixedNumberTotalWithReplacement, Conv2D)
 
 # ---------------------------------------------------------------------------
 # Toeplitz (stride 1) convolutions.  One diagonal per kernel position
@@ -220,5 +302,5 @@ ToeplitzAvgPoolConv2D = InitToeplitzConnectivitySnippet(
     calc_kernel_size_func=lambda pars: [int(pars["conv_kh"]), int(pars["conv_kw"]),
                                         int(pars["pool_ic"]), int(pars["conv_oc"])])
 
-toeplitz_connectivity_snippets = {"Conv2D": ToeplitzConv2D,
-                                  "AvgPoolConv2D": ToeplitzAvgPoolConv2D}
+toeplitz_connectivity_snippets = registry("toeplitz connectivity snippet", ToeplitzConv2D,
+                                          ToeplitzAvgPoolConv2D)

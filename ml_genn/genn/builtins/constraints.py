@@ -44,6 +44,8 @@ RULES = {
     "positive_int": (lambda v: _int_like(v) and v > 0, "must be a positive integer"),
     "non_negative_int": (lambda v: _int_like(v) and v >= 0,
                          "must be a non-negative integer"),
+    "non_zero": (lambda v: _num(v) and math.isfinite(v) and v != 0,
+                 "must be a finite, non-zero number"),
 }
 
 
@@ -116,12 +118,24 @@ _attach(_nm.LIF, params={"C": "positive", "TauM": "positive", "Vrest": "finite",
                          "Vreset": "finite", "Vthresh": "finite", "Ioffset": "finite",
                          "TauRefrac": "non_negative"})
 _attach(_nm.Izhikevich, params={p: "finite" for p in ("a", "b", "c", "d")})
+_attach(_nm.IzhikevichVariable)
+_attach(_nm.RulkovMap, params={p: "finite" for p in ("Vspike", "alpha", "y", "beta")})
+_attach(_nm.TraubMiles, params={"gNa": "non_negative", "ENa": "finite", "gK": "non_negative",
+                                "EK": "finite", "gl": "non_negative", "El": "finite",
+                                "C": "positive"})
 _attach(_nm.Poisson, params={"rate": "non_negative"})
 _attach(_nm.SpikeSourceArray)
 _attach(_sm.ExpCurr, params={"tau": "positive"})
+_attach(_sm.ExpCond, params={"tau": "positive", "E": "finite"})
 _attach(_sm.StaticPulseConstantWeight, params={"g": "finite"})
+_attach(_sm.StaticGraded, params={"Epre": "finite", "Vslope": "non_zero"})
+_attach(_sm.STDP, params={"tauPlus": "positive", "tauMinus": "positive", "Aplus": "finite",
+                          "Aminus": "finite", "Wmin": "finite", "Wmax": "finite"},
+        ordered=[("Wmin", "Wmax")])
 _attach(_cs.DC, params={"amp": "finite"})
 _attach(_cs.GaussianNoise, params={"mean": "finite", "sd": "non_negative"})
+_attach(_cs.PoissonExp, params={"weight": "finite", "tauSyn": "positive",
+                                "rate": "non_negative"})
 _attach(_init.Uniform, params={"min": "finite", "max": "finite"}, ordered=[("min", "max")])
 _attach(_init.Normal, params={"mean": "finite", "sd": "non_negative"})
 _attach(_init.NormalClipped,
@@ -130,10 +144,36 @@ _attach(_init.NormalClipped,
         checks=[(lambda p: _normal_mass(p) >= 1e-6,
                  "[min, max] must hold a reasonable share (>= 1e-6) of the normal "
                  "distribution, or initialisation would loop (almost) forever")])
+_attach(_init.NormalClippedDelay,
+        params={"mean": "finite", "sd": "non_negative", "min": "not_nan", "max": "not_nan"},
+        ordered=[("min", "max")],
+        checks=[(lambda p: _normal_mass(p) >= 1e-6,
+                 "[min, max] must hold a reasonable share (>= 1e-6) of the normal "
+                 "distribution, or initialisation would loop (almost) forever")])
 _attach(_init.Exponential, params={"lambda": "positive"})
+_attach(_init.Gamma, params={"a": "positive", "b": "positive"})
+_attach(_init.Binomial, params={"n": "non_negative_int", "p": "probability"},
+        checks=[(lambda p: p["n"] < 2 ** 32, "n must fit in an unsigned int (< 2**32)")])
+_attach(_init.Uninitialised)
 _attach(_conn.FixedProbability, params={"prob": "probability"})
 _attach(_conn.FixedProbabilityNoAutapse, params={"prob": "probability"})
 _attach(_conn.FixedNumberPostWithReplacement, params={"num": "non_negative_int"})
+_attach(_conn.Uninitialised)
+# Registered under GeNN's names, but the engine cannot build them yet: a
+# ModelError at build() says what is missing (instead of empty rows).
+_attach(_conn.FixedNumberPreWithReplacement, params={"num": "non_negative_int"},
+        checks=[(lambda p: False,
+                 "FixedNumberPreWithReplacement is built column by column (col_build_code: "
+                 "one pass per postsynaptic neuron, appending to the rows of the "
+                 "presynaptic neurons it draws); this engine's connectivity "
+                 "initialisation runs row_build_code only, so it cannot build it yet")])
+_attach(_conn.FixedNumberTotalWithReplacement, params={"num": "non_negative_int"},
+        checks=[(lambda p: False,
+                 "FixedNumberTotalWithReplacement needs two engine features this engine "
+                 "does not have yet: a host-side step before the rows are built (the "
+                 "Multinomial(num, 1/num_pre) row lengths, computed by the snippet's "
+                 "host_init) and extra global parameters of connectivity snippets that "
+                 "reach the row code (preCalcRowLength)")])
 _CONV = {n: "positive_int" for n in ("conv_kh", "conv_kw", "conv_sh", "conv_sw", "conv_ih",
                                      "conv_iw", "conv_ic", "conv_oh", "conv_ow", "conv_oc")}
 _attach(_conn.Conv2D, params={**_CONV, "conv_padh": "non_negative_int",

@@ -665,10 +665,13 @@ class GeNNModel:
                 return
             if self._threads_for != self.num_threads:
                 # OpenMP reads OMP_NUM_THREADS once too: worked out once per setting
+                # never more threads than batch elements, unless the generated
+                # code shares each step of a single batch element among threads
+                limit = MAX_THREADS if self._backend.shares_steps else self.batch_size
                 self._threads = min(_check_num_threads(self.num_threads) or
-                                    _default_threads(), self.batch_size)
+                                    _default_threads(), limit)
                 self._threads_for = self.num_threads
-            threads = self._threads   # never more threads than batch elements
+            threads = self._threads
             from .runtime import check_before_run
             check_before_run(self)
             self._runtime.run(n_steps, threads)

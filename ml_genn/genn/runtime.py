@@ -288,6 +288,31 @@ class Runtime:
             raise native_error(model, code, "load() (initialisation code)")
         for g, var in deferred:
             var.values = _expand_sparse_values(g, var)
+        self._note_row_order()
+
+    def _note_row_order(self):
+        """SPARSE groups whose steps may be shared among threads (by
+        postsynaptic neuron, see the C++ backend) need every row sorted by
+        postsynaptic index: record for each whether it is."""
+        for sg in self.model.synapse_populations.values():
+            key = (sg.name, "rowOrder")
+            if key not in self.arrays:
+                continue
+            self.pull((sg.name, "rowLength"))
+            self.pull((sg.name, "ind"))
+            row_len = self.arrays[(sg.name, "rowLength")].astype(np.int64)
+            ind = self.arrays[(sg.name, "ind")]
+            stride = ind.size // row_len.size if row_len.size else 0
+            ordered = True
+            if stride > 1:
+                rows = ind.reshape(row_len.size, stride)
+                # position j >= 1 of a row is compared with j - 1 where it holds a synapse
+                used = np.arange(1, stride)[None, :] < row_len[:, None]
+                ordered = bool(np.all((rows[:, 1:] >= rows[:, :-1]) | ~used))
+            # 0: not sorted; else a new number for each connectivity (the native
+            # code works out each row's shares again when it changes)
+            self.arrays[key][0] = (int(self.arrays[key][0]) + 1) if ordered else 0
+            self.push(key)
 
     # -- running ------------------------------------------------------------
     def run(self, n_steps, threads):
@@ -371,6 +396,7 @@ class Runtime:
         ind[pre.astype(np.int64) * stride + slot] = post
         self.push((sg.name, "rowLength"))
         self.push((sg.name, "ind"))
+        self._note_row_order()
 
     def decode_spikes(self, ng, field="recSpk"):
         """Decode a recording bitfield into per-batch (times, ids)."""

@@ -193,6 +193,8 @@ class Backend:
     name = "base"
     rng_state_ref = "&_rng"
     function_qualifier = ""
+    neuron_range_args = ""  # extra parameters of neuron updates (the CPU's range)
+    shares_steps = False    # one batch element's steps shared among CPU threads
     traits = "std"          # namespace of make_unsigned, is_signed
 
     def __init__(self, model):

@@ -8,16 +8,22 @@ number of threads.
 import os
 from contextlib import ExitStack, contextmanager
 
+from ..model import MAX_THREADS
 from ..generators import CustomUpdate, Initialisation, NeuronUpdate, SynapseUpdate
 from ..names import comment
 from ..layout import c_ident, recording_words
 from ..snippets import VarInit
-from ..types import SynapseMatrixConnectivity as Conn
+from ..types import SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as Weight
 from .writer import INDENT, CodeWriter
 from .base import ERROR_INDEX_RANGE, Backend
 
 
 _HERE = os.path.dirname(__file__)
+MAX_SHARES = MAX_THREADS      # a batch element is shared among at most this many threads
+# one batch element is shared among threads only when a step has enough work
+# to pay for the barriers (three per step): a model with fewer neurons and
+# synapses than this runs on one thread at batch size 1
+SPLIT_MIN_WORK = 1_000_000
 
 
 class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Backend):
@@ -33,10 +39,15 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
         self._check_macro_names()
         body = []
         self._declare_arrays()
+        self.shares_steps = self._shares_steps()
+        self._split_groups = {}       # synapse groups a step may share among threads
         for sg in m.synapse_populations.values():
             body += self._synapse_update(sg)
+        self._gathers = []
         for ng in m.neuron_populations.values():
+            self._queues = []
             body += self._neuron_update(ng)
+            body += self._gather(ng)
         body += self._step_and_run()
         body += self._init()
         for group_name in sorted({cu.group_name for cu in m.custom_updates.values()}):
@@ -105,7 +116,8 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
             f"precision: {self.precision}, batch size: {self.B}, dt: {self.model.dt}",
             "#include <cstdint>", "#include <cstring>", "#include <cmath>", "#include <cfloat>",
             "#include <cstdio>", "#include <algorithm>", "#include <chrono>",
-            "#include <type_traits>", "#include <new>",
+            "#include <type_traits>", "#include <new>", "#include <thread>", "#include <vector>",
+            "#ifdef _OPENMP", "#include <omp.h>", "#endif",
             f"typedef {scalar} scalar;",
             f"typedef {tp} timepoint;",
             "#define MG_HD",
@@ -113,6 +125,38 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
             "template<typename A, typename B> static inline auto mg_min(A a, B b) -> decltype(a + b) { return (a < b) ? a : b; }",
             "template<typename A, typename B> static inline auto mg_max(A a, B b) -> decltype(a + b) { return (a > b) ? a : b; }",
             "template<typename A> static inline A mg_abs(A a) { return (a < 0) ? -a : a; }",
+            "// first position in a[b..e) (sorted) whose value is >= v; branch-free halving,",
+            "// as the outcome of each comparison is unpredictable",
+            "static inline unsigned int mg_lower_bound(const uint32_t* a, unsigned int b, "
+            "unsigned int e, unsigned int v) {",
+            "    unsigned int n = e - b;",
+            "    while (n > 1u) { const unsigned int half = n / 2u; "
+            "b = (a[b + half - 1u] < v) ? b + half : b; n -= half; }",
+            "    return (n == 1u && a[b] < v) ? b + 1u : b;",
+            "}",
+            "// all threads of a shared step wait here for each other: spinning (a step is",
+            "// microseconds; OpenMP's barrier may sleep), yielding if it takes long",
+            "static inline void mg_barrier(unsigned int* count, unsigned int* generation, "
+            "unsigned int n) {",
+            "    const unsigned int gen = __atomic_load_n(generation, __ATOMIC_ACQUIRE);",
+            "    if (__atomic_add_fetch(count, 1u, __ATOMIC_ACQ_REL) == n) {",
+            "        __atomic_store_n(count, 0u, __ATOMIC_RELAXED);",
+            "        __atomic_store_n(generation, gen + 1u, __ATOMIC_RELEASE);",
+            "        return;",
+            "    }",
+            "    for (unsigned int spins = 0; __atomic_load_n(generation, __ATOMIC_ACQUIRE) == gen; "
+            "spins++) {",
+            "        if (spins >= 4096u) { std::this_thread::yield(); }",
+            "#if defined(__x86_64__) || defined(__i386__)",
+            "        else { __builtin_ia32_pause(); }",
+            "#endif",
+            "    }",
+            "}",
+            "// first neuron of share s of n neurons split in k shares (at a multiple of 32,"
+            "// so that no two shares write the same recording word)",
+            "static inline unsigned int mg_share(unsigned int n, unsigned int s, unsigned int k) {",
+            "    return s >= k ? n : (unsigned int)(((uint64_t)n * s / k) & ~(uint64_t)31u);",
+            "}",
             "",
         ]
 
@@ -157,9 +201,15 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
     # hooks of the shared generators: plain loops; each batch element is
     # simulated by one thread, so accumulation is a plain +=
     # ------------------------------------------------------------------
+    # a neuron update covers neurons [mg_lo, mg_hi) as share mg_seg of mg_nseg
+    # (the whole population, share 0 of 1, except when one batch element is
+    # shared among threads: see _step_and_run)
+    neuron_range_args = (", unsigned int mg_lo, unsigned int mg_hi, unsigned int mg_seg, "
+                         "unsigned int mg_nseg")
+
     @contextmanager
     def neuron_loop(self, w, n):
-        with w.block(f"for (unsigned int id = 0; id < {n}u; id++)"):
+        with w.block("for (unsigned int id = mg_lo; id < mg_hi; id++)"):
             yield
 
     @contextmanager
@@ -173,21 +223,28 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
             yield
 
     def queue_setup(self, q):
+        self._queues.append(q)
         return [f"uint32_t* __restrict const {q.list_local} = {q.list_array} + "
-                f"(batch * {q.slots}u + _slot) * {q.n}u;",
+                f"(batch * {q.slots}u + _slot) * {q.n}u + mg_lo;",
                 f"uint32_t {q.count_local} = 0;"]
 
     def queue_push(self, q):
         return [f"{q.list_local}[{q.count_local}++] = id;"]
 
     def queue_finish(self, q):
-        return [f"{q.count_array}[batch * {q.slots}u + _slot] = {q.count_local};"]
+        # a share's spikes start at its first neuron: mg_gather_* joins them
+        segments = self.add_array(q.list_array, "segCount", "uint32_t", MAX_SHARES).c_name
+        return [f"if (mg_nseg == 1u) {{ {q.count_array}[batch * {q.slots}u + _slot] = "
+                f"{q.count_local}; }}",
+                f"else {{ {segments}[mg_seg] = {q.count_local}; }}"]
 
     def recording_setup(self, rec):
         words = recording_words(rec.n)
+        # shares start at multiples of 32 neurons: each clears its own words
         return [f"uint32_t* __restrict const {rec.local} = {rec.array} + "
                 f"((size_t)rec_slot * {self.B}u + batch) * {words}u;",
-                f"std::memset({rec.local}, 0, {words} * sizeof(uint32_t));"]
+                f"std::memset({rec.local} + mg_lo / 32u, 0, ((mg_hi + 31u) / 32u - mg_lo / 32u) "
+                "* sizeof(uint32_t));"]
 
     def recording_set(self, rec, cond=None):
         bit = f"{rec.local}[id / 32u] |= 1u << (id % 32u);"
@@ -197,11 +254,17 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
         return []
 
     def synapse_functions(self, sg, header, prologue, parts):
-        """One function per synapse population runs all its parts in order."""
+        """One function per synapse population runs all its parts in order;
+        a group whose only part is presynaptic propagation that writes
+        nothing but its own synapses may be shared among threads by
+        postsynaptic neuron ([mg_lo, mg_hi))."""
         cw = CodeWriter()
         cw.comment(header)
+        if sg.name in self._split_groups and sg.matrix_type.connectivity == Conn.SPARSE:
+            cw.lines(self._row_shares(sg))
         with cw.block(f"void mg_synapse_update_{c_ident(sg.name)}(unsigned int batch, "
-                      "timepoint t, uint64_t timestep, uint64_t step)"):
+                      "timepoint t, uint64_t timestep, uint64_t step, unsigned int mg_lo, "
+                      "unsigned int mg_hi, unsigned int mg_seg, unsigned int mg_nseg)"):
             cw.lines(prologue)
             for _, lines in parts:
                 cw.lines(lines)
@@ -213,7 +276,7 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
         cw = CodeWriter()
         with cw.block(f"for (uint32_t _i = 0; _i < {count}; _i++)"):
             cw.line(f"const unsigned int id_pre = {spikes}[_i];")
-            with cw.block(f"for (unsigned int id_post = 0; id_post < {npost}u; id_post++)"):
+            with cw.block("for (unsigned int id_post = mg_lo; id_post < mg_hi; id_post++)"):
                 cw.line(f"const unsigned int id_syn = id_pre * {npost}u + id_post;")
                 cw.lines(code)
         return cw.result()
@@ -225,12 +288,78 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
         cw = CodeWriter()
         with cw.block(f"for (uint32_t _i = 0; _i < {count}; _i++)"):
             cw.line(f"const unsigned int id_pre = {spikes}[_i];")
-            cw.line(f"const unsigned int _rowStart = id_pre * {stride}u;")
-            cw.line(f"const unsigned int _rowEnd = _rowStart + {rl}[id_pre];")
+            cw.line(f"unsigned int _rowStart = id_pre * {stride}u;")
+            cw.line(f"unsigned int _rowEnd = _rowStart + {rl}[id_pre];")
+            if sg.name in self._split_groups:
+                with cw.block("if (mg_nseg > 1u)"):
+                    cw.line("// this share's part of the (sorted) row: see mg_row_shares_*")
+                    shares = f"mg_shares_{c_ident(sg.name)}"
+                    cw.line(f"const uint32_t* const _share = {shares}.data() + (size_t)id_pre * "
+                            "(mg_nseg + 1u) + mg_seg;")
+                    cw.line("_rowStart = _share[0];")
+                    cw.line("_rowEnd = _share[1];")
             with cw.block("for (unsigned int id_syn = _rowStart; id_syn < _rowEnd; id_syn++)"):
                 cw.line(f"const unsigned int id_post = {ind}[id_syn];")
                 cw.lines(code)
         return cw.result()
+
+    def _synapse_update(self, sg):
+        if self.shares_steps and self._splittable(sg):
+            self._split_groups[sg.name] = sg
+            if sg.matrix_type.connectivity == Conn.SPARSE:
+                # set by the runtime: shares need rows sorted by postsynaptic
+                # index (0: not sorted, else a version of the connectivity)
+                self.add_array(sg.name, "rowOrder", "uint32_t", 1)
+        return super()._synapse_update(sg)
+
+    def _splittable(self, sg):
+        """Propagation may be shared among threads by postsynaptic neuron
+        when each thread's additions and writes touch only its neurons'
+        inputs and synapses: DENSE or SPARSE individual weights, no
+        addToPre, nothing written but the group's own per-synapse variables,
+        and no learning or dynamics code."""
+        wu = sg.snippet
+        conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
+        if (wu.post_spike_syn_code.strip() or wu.synapse_dynamics_code.strip()
+                or conn not in (Conn.DENSE, Conn.SPARSE) or weight != Weight.INDIVIDUAL
+                or (sg.name, "outPre") in self.layout):
+            return False
+        written = set()
+        for field in ("pre_spike_syn_code", "pre_event_syn_code"):
+            code = getattr(wu, field)
+            if code.strip():
+                _, _, env = self._render_wu(sg, conn, weight, code,
+                                            (wu.class_name, field, f"synapse population '{sg.name}'"))
+                written |= env.root.written
+        return written <= set(sg.vars)
+
+    def _row_shares(self, sg):
+        """Where each share of the postsynaptic neurons starts in each row,
+        worked out when the thread count or the connectivity changes (a
+        binary search per spike and step would wait on memory)."""
+        name = c_ident(sg.name)
+        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        stride = self.model._sizes[(sg.name, "stride")]
+        rl, ind = self._array_name(sg.name, "rowLength"), self._array_name(sg.name, "ind")
+        order = self._array_name(sg.name, "rowOrder")
+        w = CodeWriter()
+        w.line(f"std::vector<uint32_t> mg_shares_{name};")
+        w.line(f"uint32_t mg_shares_order_{name} = 0u, mg_shares_count_{name} = 0u;")
+        with w.block(f"void mg_row_shares_{name}(unsigned int nseg)"):
+            w.line(f"if (mg_shares_order_{name} == {order}[0] && mg_shares_count_{name} == nseg) "
+                   "return;")
+            w.line(f"mg_shares_{name}.resize((size_t){npre}u * (nseg + 1u));")
+            with w.block(f"for (unsigned int i = 0; i < {npre}u; i++)"):
+                w.line(f"const unsigned int b = i * {stride}u, e = b + {rl}[i];")
+                w.line(f"uint32_t* const s = mg_shares_{name}.data() + (size_t)i * (nseg + 1u);")
+                w.line("s[0] = b;")
+                w.line("s[nseg] = e;")
+                w.line(f"for (unsigned int k = 1u; k < nseg; k++) s[k] = mg_lower_bound({ind}, b, "
+                       f"e, mg_share({npost}u, k, nseg));")
+            w.line(f"mg_shares_order_{name} = {order}[0];")
+            w.line(f"mg_shares_count_{name} = nseg;")
+        w.line()
+        return w.result()
 
     def procedural_propagation(self, sg, count, spikes, row):
         cw = CodeWriter()
@@ -331,10 +460,10 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
         with w.block("void mg_step(unsigned int batch, uint64_t timestep, uint64_t step, "
                      "unsigned int rec_slot)"):
             w.line(f"const timepoint t = (timepoint)((double)timestep * {float(m.dt)!r});")
-            syn = [f"mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, step);"
-                   for sg in m.synapse_populations.values()]
-            neu = [f"mg_neuron_update_{c_ident(ng.name)}(batch, t, timestep, step, rec_slot);"
-                   for ng in m.neuron_populations.values()]
+            syn = [f"mg_synapse_update_{c_ident(sg.name)}(batch, t, timestep, step, 0u, "
+                   f"{sg.trg.num_neurons}u, 0u, 1u);" for sg in m.synapse_populations.values()]
+            neu = [f"mg_neuron_update_{c_ident(ng.name)}(batch, t, timestep, step, rec_slot, 0u, "
+                   f"{ng.num_neurons}u, 0u, 1u);" for ng in m.neuron_populations.values()]
             if m.timing_enabled:
                 timers = self._array_name("<model>", "timers")
                 w.line("const auto _t0 = std::chrono::steady_clock::now();")
@@ -385,6 +514,8 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
             if ranges:
                 w.line(f"if (!mg_index_ranges_ok()) {{ mg_fail({ERROR_INDEX_RANGE}); return; }}")
             w.line("const uint64_t timestep = counters[0], step = counters[1];")
+            if self.shares_steps:
+                w.lines(self._shared_steps())
             if self.B > 1:
                 w.line("#pragma omp parallel for schedule(static) num_threads(num_threads)")
             else:
@@ -396,6 +527,110 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
                            "num_rec ? (unsigned int)(ts % num_rec) : 0u);")
             w.line("counters[0] = timestep + n_steps;")
             w.line("counters[1] = step + n_steps;")
+        w.line()
+        return w.result()
+
+    def _shares_steps(self):
+        """Share each step of a single batch element among threads?  Only
+        when a step has work enough for the barriers (SPLIT_MIN_WORK, or
+        ML_GENN_SHARE_STEPS=0/1 to decide) and no timers are kept."""
+        m = self.model
+        if self.B != 1 or m.timing_enabled:
+            return False
+        forced = os.environ.get("ML_GENN_SHARE_STEPS")
+        if forced in ("0", "1"):
+            return forced == "1"
+        work = sum(ng.num_neurons for ng in m.neuron_populations.values())
+        for sg in m.synapse_populations.values():
+            spec = self.layout.get(sg.name, "ind")
+            work += spec.size if spec is not None else \
+                sg.src.num_neurons * sg.trg.num_neurons // 10
+        return work >= SPLIT_MIN_WORK
+
+    def _shared_steps(self):
+        """Steps of one batch element shared among threads: synapse groups
+        by postsynaptic neuron (or whole, one group per thread), neurons by
+        ranges of multiples of 32, then one thread joins the shares' spike
+        lists.  Every sum is formed in the same order as on one thread, so
+        results do not depend on the number of threads."""
+        m = self.model
+        w = CodeWriter()
+        w.line("#ifdef _OPENMP")
+        with w.block("if (num_threads > 1)"):
+            w.line("unsigned int bar_count = 0u, bar_generation = 0u;")
+            w.line("#pragma omp parallel num_threads(num_threads)")
+            with w.block():
+                w.line("const unsigned int T = (unsigned int)omp_get_num_threads(), "
+                       "k = (unsigned int)omp_get_thread_num();")
+                prepare = [f"if ({self._array_name(sg.name, 'rowOrder')}[0]) "
+                           f"mg_row_shares_{c_ident(sg.name)}(T);"
+                           for sg in m.synapse_populations.values()
+                           if (sg.name, "rowOrder") in self.layout]
+                if prepare:
+                    with w.block("if (k == 0u)"):
+                        w.lines(prepare)
+                    w.line("mg_barrier(&bar_count, &bar_generation, T);")
+                with w.block("for (uint64_t s = 0; s < n_steps; s++)"):
+                    w.line("const uint64_t ts = timestep + s, st = step + s;")
+                    w.line(f"const timepoint t = (timepoint)((double)ts * {float(m.dt)!r});")
+                    w.line("const unsigned int rec_slot = num_rec ? (unsigned int)(ts % num_rec) "
+                           ": 0u;")
+                    whole = 0
+                    for sg in m.synapse_populations.values():
+                        fn, npost = f"mg_synapse_update_{c_ident(sg.name)}", sg.trg.num_neurons
+                        call_whole = f"{fn}(0u, t, ts, st, 0u, {npost}u, 0u, 1u);"
+                        owner = f"if (k == {whole}u % T) {call_whole}"
+                        whole += 1
+                        if sg.name not in self._split_groups:
+                            w.line(owner)
+                            continue
+                        shared = (f"{fn}(0u, t, ts, st, mg_share({npost}u, k, T), "
+                                  f"mg_share({npost}u, k + 1u, T), k, T);")
+                        sorted_flag = self.layout.get(sg.name, "rowOrder")
+                        if sorted_flag is None:
+                            w.line(shared)
+                        else:
+                            w.line(f"if ({sorted_flag.c_name}[0]) {{ {shared} }} else {{ "
+                                   f"{owner} }}")
+                    w.line("mg_barrier(&bar_count, &bar_generation, T);")
+                    for ng in m.neuron_populations.values():
+                        n = ng.num_neurons
+                        w.line(f"mg_neuron_update_{c_ident(ng.name)}(0u, t, ts, st, rec_slot, "
+                               f"mg_share({n}u, k, T), mg_share({n}u, k + 1u, T), k, T);")
+                    w.line("mg_barrier(&bar_count, &bar_generation, T);")
+                    with w.block("if (k == 0u)"):
+                        for name in self._gathers:
+                            w.line(f"{name}(0u, st, T);")
+                    w.line("mg_barrier(&bar_count, &bar_generation, T);")
+            w.line("counters[0] = timestep + n_steps;")
+            w.line("counters[1] = step + n_steps;")
+            w.line("return;")
+        w.line("#endif")
+        return w.result()
+
+    def _gather(self, ng):
+        """Join the spike lists the shares of a neuron update left at their
+        first neurons (in share order: the order of one thread)."""
+        if not self._queues:
+            return []
+        slots = ng.num_delay_slots
+        name = f"mg_gather_{c_ident(ng.name)}"
+        self._gathers.append(name)
+        w = CodeWriter()
+        with w.block(f"void {name}(unsigned int batch, uint64_t step, unsigned int nseg)"):
+            w.line(f"const unsigned int _slot = "
+                   f"{f'(unsigned int)(step % {slots}u)' if slots > 1 else '0u'};")
+            for q in self._queues:
+                segments = self._array_name(q.list_array, "segCount")
+                with w.block():
+                    w.line(f"uint32_t* const _list = {q.list_array} + (batch * {q.slots}u + "
+                           f"_slot) * {q.n}u;")
+                    w.line(f"unsigned int _total = {segments}[0];")
+                    with w.block("for (unsigned int j = 1u; j < nseg; j++)"):
+                        w.line(f"std::memmove(_list + _total, _list + mg_share({q.n}u, j, nseg), "
+                               f"{segments}[j] * sizeof(uint32_t));")
+                        w.line(f"_total += {segments}[j];")
+                    w.line(f"{q.count_array}[batch * {q.slots}u + _slot] = _total;")
         w.line()
         return w.result()
 

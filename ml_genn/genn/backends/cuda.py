@@ -543,6 +543,8 @@ class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Bac
                      "uint64_t seed, uint64_t timestep, uint64_t step, uint32_t num_rec)"):
             w.line("m->mg_seed = seed; m->mg_timestep = timestep; m->mg_step = step; "
                    "m->mg_num_rec = num_rec;")
+        w.line('extern "C" __global__ void mg_k_sizeof(uint64_t* out) '
+               "{ out[0] = sizeof(mg_model); }")
         with w.block('extern "C" __global__ void mg_k_get_state(mg_model* __restrict__ m, '
                      "uint64_t* out)"):
             w.line("out[0] = m->mg_timestep; out[1] = m->mg_step;")

@@ -88,7 +88,7 @@ class NeuronUpdate:
                    f"{n} neurons ====")
         with cw.block(f"{self.function_qualifier}void mg_neuron_update_{c_ident(ng.name)}("
                       "unsigned int batch, timepoint t, uint64_t timestep, uint64_t step, "
-                      "unsigned int rec_slot)"):
+                      f"unsigned int rec_slot{self.neuron_range_args})"):
             for v in ng.vars.values():
                 if v.name in used:
                     cw.line(self._var_pointer(self._spec(ng.name, v.name), v, n))

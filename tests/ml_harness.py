@@ -18,8 +18,8 @@ f32 = np.float32
 
 
 class Harness:
-    def __init__(self, name, dt=1.0, batch_size=1):
-        self.genn = GeNNModel("float", name)
+    def __init__(self, name, dt=1.0, batch_size=1, precision="float"):
+        self.genn = GeNNModel(precision, name)
         self.genn.dt = dt
         self.genn.batch_size = batch_size
         self.batch_size = batch_size

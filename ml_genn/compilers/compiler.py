@@ -12,6 +12,7 @@ from ..genn import (CustomUpdateVarAccess, GeNNModel, SynapseMatrixType, VarAcce
                     init_postsynaptic, init_weight_update)
 from ..genn.code.tokenizer import tokenize
 from ..genn.model import ACCEPTED_PREFERENCES
+from ..neurons.nengo_neuron import is_graded
 from ..utils.checks import (accepted_arguments, check_non_negative_int,
                             check_positive_finite, check_positive_int,
                             unknown_argument_error)
@@ -21,9 +22,14 @@ from ..utils.model import (CustomUpdateModel, ProcessedCustomUpdateModel, Proces
 from ..utils.names import GeNNNames, add_note, is_plain_identifier, sanitise
 from ..utils.value import is_value_array, is_value_constant
 from .compiled_network import CompiledNetwork
-from .weight_update_models import (get_signed_static_pulse_delay_model,
+from .weight_update_models import (get_graded_static_pulse_model,
+                                   get_signed_static_pulse_delay_model,
                                    get_static_pulse_delay_model, signed_static_pulse_model,
                                    static_pulse_model)
+
+#: Name of the presynaptic neuron variable reference through which a graded
+#: connection reads its source's output variable
+PRE_OUTPUT_REF = "OutPre"
 
 
 class SupportedMatrixType:
@@ -62,6 +68,19 @@ def get_conn_max_delay(conn, delay):
         return 1 + int(np.round(np.max(delay)))
     raise RuntimeError(f"connection '{conn.name}': delays given by an initializer need "
                        "max_delay_steps on the Connection")
+
+
+def _is_zero_delay(delay):
+    return is_value_constant(delay) and int(round(delay)) == 0
+
+
+def _delay_param(conn, delay):
+    """``(type, value)`` of the parameter ``d`` of a weight update that
+    delays through the dendritic ring (whole steps)."""
+    delay_type = get_delay_type(get_conn_max_delay(conn, conn.connectivity.delay))
+    if is_value_constant(delay):
+        return delay_type, int(round(delay))
+    return delay_type, np.round(delay) if is_value_array(delay) else delay
 
 
 def create_reset_custom_update(reset_vars, var_ref_creator):
@@ -186,26 +205,76 @@ class Compiler:
         return model
 
     def build_weight_update_model(self, conn, connect_snippet, compile_state):
-        delay = connect_snippet.delay
+        """The static pulse: each spike of the source delivers the weight
+        ``g``. From a population whose neuron has ``graded_output = True``
+        (the Nengo family, ``RateInput``) it delivers ``g * Out`` instead
+        (see :meth:`build_graded_weight_update_model`)."""
         src_model = self._source_models.get(conn.source())
+        if is_graded(conn.source().neuron):
+            return self.build_graded_weight_update_model(conn, connect_snippet, src_model)
+        delay = connect_snippet.delay
         negative = (src_model.model.get("negative_threshold_condition_code")
                     if src_model is not None else None)
         if is_value_constant(delay):
             model = deepcopy(signed_static_pulse_model if negative else static_pulse_model)
             param_vals = {"g": connect_snippet.weight}
         else:
-            delay_type = get_delay_type(get_conn_max_delay(conn, conn.connectivity.delay))
+            delay_type, d = _delay_param(conn, delay)
             model = (get_signed_static_pulse_delay_model(delay_type) if negative
                      else get_static_pulse_delay_model(delay_type))
-            d = np.round(delay) if is_value_array(delay) else delay
             param_vals = {"g": connect_snippet.weight, "d": d}
         wum = WeightUpdateModel(model, param_vals)
         if negative:
             _add_event_condition(wum, negative, src_model)
         return wum
 
+    def build_graded_weight_update_model(self, conn, connect_snippet, src_model):
+        """Graded transmission: the next layer reads the source's output
+        variable (``Out``) as ``g * Out``, which is how Nengo connects its
+        neurons (a rate in Hz, or ``amplitude / dt`` per spike).
+
+        ``Out`` is read through a presynaptic neuron variable reference
+        when the spike is delivered (the step after it was emitted, before
+        the source updates again, so the value of the emitting step). A
+        source with a threshold condition transmits on its spikes; one
+        without (a rate neuron, ``RateInput``) on a spike-like event each
+        step its output is not 0, so rate neurons never spike. A delay goes
+        through the dendritic delay ring (:meth:`apply_delay`): an axonal
+        delay would deliver a later step's ``Out``."""
+        src = conn.source()
+        owner = (f"connection '{conn.name}' from population '{src.name}' "
+                 f"({type(src.neuron).__name__}, graded output)")
+        if src_model is None:
+            raise RuntimeError(f"{owner}: {type(self).__name__} built it outside compile() "
+                               "(the source's neuron model is unknown)")
+        if src_model.model.get("negative_threshold_condition_code"):
+            raise NotImplementedError(
+                f"{owner}: {type(self).__name__} cannot make a graded connection from a "
+                "neuron that also emits negative spikes (negative_threshold_condition_code)")
+        try:
+            out_name, out_type = src_model.output_var[:2]
+        except RuntimeError as e:
+            raise RuntimeError(f"{owner}: a graded neuron needs an output variable for the "
+                               f"next layer to read ({e})") from None
+        on_event = not src_model.model.get("threshold_condition_code")
+        param_vals = {"g": connect_snippet.weight}
+        if _is_zero_delay(connect_snippet.delay):
+            delay_type = None
+        else:
+            delay_type, param_vals["d"] = _delay_param(conn, connect_snippet.delay)
+        model = get_graded_static_pulse_model(PRE_OUTPUT_REF, on_event, delay_type, out_type)
+        return WeightUpdateModel(model, param_vals,
+                                 pre_neuron_var_refs={PRE_OUTPUT_REF: out_name})
+
     def apply_delay(self, genn_pop, conn, delay, compile_state):
-        if is_value_constant(delay):
+        """Constant delays are axonal, others dendritic; every delay of a
+        connection from a graded population is dendritic (see
+        :meth:`build_graded_weight_update_model`)."""
+        if is_graded(conn.source().neuron):
+            if not _is_zero_delay(delay):
+                genn_pop.max_dendritic_delay_timesteps = get_conn_max_delay(
+                    conn, conn.connectivity.delay)
+        elif is_value_constant(delay):
             genn_pop.axonal_delay_steps = int(round(delay))
         else:
             genn_pop.max_dendritic_delay_timesteps = get_conn_max_delay(
@@ -293,6 +362,8 @@ class Compiler:
                 snippet = conn.connectivity.get_snippet(conn, self.supported_matrix_type)
                 wum = self.build_weight_update_model(conn, snippet, compile_state)
                 wu = ProcessedWeightUpdateModel.coerce(wum.process())
+                if is_graded(src.neuron):
+                    _check_graded_weight_update(self, conn, wu, source_models[src])
                 genn_name = genn_names.get("conn", conn.name)
                 try:
                     genn_syn = genn_model.add_synapse_population(
@@ -311,6 +382,14 @@ class Compiler:
                                 f"named {conn.name!r})")
                     raise
                 self.apply_delay(genn_syn, conn, snippet.delay, compile_state)
+                if is_graded(src.neuron) and genn_syn.axonal_delay_steps:
+                    raise NotImplementedError(
+                        f"connection '{conn.name}': {type(self).__name__} gave it an axonal "
+                        f"delay of {genn_syn.axonal_delay_steps} steps, but its source "
+                        f"'{src.name}' ({type(src.neuron).__name__}) has a graded output, "
+                        "which is read when a spike is delivered: the delayed spike would "
+                        "carry a later step's value; delay graded connections with "
+                        "dendritic delays (Compiler.apply_delay does)")
                 if snippet.pre_ind is not None:
                     genn_syn.set_sparse_connections(snippet.pre_ind, snippet.post_ind)
                 _set_dynamic_and_egps(genn_syn, wu.dynamic_param_names, wu.egp_vals,
@@ -336,6 +415,33 @@ def _check_network_membership(network):
                                  "population of the network being compiled; create it "
                                  "inside the same 'with network:' block (or add it to "
                                  "network.populations)")
+
+
+def _check_graded_weight_update(compiler, conn, wu, src_model):
+    """A connection from a graded population must read the source's output
+    through a presynaptic neuron variable reference in the code it runs on
+    the source's spikes or events; a weight-update model that does not (a
+    compiler overriding ``build_weight_update_model`` without calling the
+    base) would deliver a constant per spike: refuse it."""
+    src = conn.source()
+    out_name = src_model.output_var_name
+    refs = {name for name, target in wu.pre_neuron_var_refs.items()
+            if getattr(target, "var_name", target) == out_name}
+    used = set()
+    for field in ("pre_spike_syn_code", "pre_event_syn_code"):
+        try:
+            used |= {t.text for t in tokenize(wu.model.get(field) or "") if t.kind == "ident"}
+        except Exception:
+            return      # a bad code string: the engine reports it, with its position
+    if not refs & used:
+        raise NotImplementedError(
+            f"connection '{conn.name}': its source '{src.name}' "
+            f"({type(src.neuron).__name__}) has a graded output (the next layer reads "
+            f"g * {out_name}), but the weight update model {type(compiler).__name__} built "
+            f"for it does not read '{out_name}' through a presynaptic neuron variable "
+            "reference when the source spikes; it would deliver a constant per spike. "
+            "Build it with Compiler.build_weight_update_model (call super()) or read "
+            f"the source's '{out_name}' in pre_spike_syn_code / pre_event_syn_code")
 
 
 def _add_event_condition(wum, condition, src_model):
@@ -401,6 +507,6 @@ def add_neuron_reset(genn_model, genn_pop, reset_vars, group, name):
     return add_custom_update(genn_model, model, group, name)
 
 
-__all__ = ["Compiler", "SupportedMatrixType", "create_reset_custom_update",
+__all__ = ["Compiler", "SupportedMatrixType", "PRE_OUTPUT_REF", "create_reset_custom_update",
            "get_delay_type", "get_conn_max_delay", "add_custom_update",
            "add_out_post_zero_custom_update", "VarAccessMode"]

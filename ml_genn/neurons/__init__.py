@@ -17,6 +17,21 @@ from ..utils.module import get_module_classes
 
 default_neurons = get_module_classes(globals(), Neuron)
 from .bernoulli_input import BernoulliInput  # noqa: E402,F401 (not in upstream's registry)
+# The Nengo neuron family (not in upstream's registry nor __all__; see nengo_neuron)
+from .adaptive_lif import AdaptiveLIF  # noqa: E402,F401
+from .adaptive_lif_rate import AdaptiveLIFRate  # noqa: E402,F401
+from .izhikevich import Izhikevich  # noqa: E402,F401
+from .lif import LIF  # noqa: E402,F401
+from .lif_rate import LIFRate  # noqa: E402,F401
+from .poisson_spiking import PoissonSpiking  # noqa: E402,F401
+from .rate_input import RateInput  # noqa: E402,F401
+from .rectified_linear import RectifiedLinear  # noqa: E402,F401
+from .regular_spiking import RegularSpiking  # noqa: E402,F401
+from .sigmoid import Sigmoid  # noqa: E402,F401
+from .soft_lif_rate import SoftLIFRate  # noqa: E402,F401
+from .spiking_rectified_linear import SpikingRectifiedLinear  # noqa: E402,F401
+from .stochastic_spiking import StochasticSpiking  # noqa: E402,F401
+from .tanh import Tanh  # noqa: E402,F401
 
 __all__ = ["AdaptiveLeakyIntegrateFire", "BinarySpikeInput", "FewSpikeRelu",
            "FewSpikeReluInput", "Input", "IntegrateFire", "IntegrateFireInput",

@@ -50,7 +50,7 @@ class Converter:
     Subclasses implement ``create_input_neurons(pre_convert_output)`` and
     ``create_neurons(tf_layer, pre_convert_output, is_output)``; they may
     override ``pre_convert(tf_model)`` (whose result is passed to the other
-    hooks), ``post_convert(network, inputs, outputs)``,
+    hooks), ``post_convert(network, inputs, outputs)``, ``create_synapse``,
     ``create_compiler(**kwargs)``, ``validate_tf_layer(tf_layer, config)``
     and the scale hooks ``get_weight_scale`` / ``get_bias_scale``.
 
@@ -63,6 +63,10 @@ class Converter:
     spikes can arrive; ``FewSpikeRelu`` adds the bias to the accumulated
     pre-activation. Other neurons raise ``NotImplementedError``.
     """
+
+    #: Whether ``ml_genn_tf.layers.SoftLIF`` layers are accepted (they
+    #: become populations; only :class:`NengoConverter` knows their neurons)
+    converts_soft_lif = False
 
     # -- hooks ------------------------------------------------------------
     def pre_convert(self, tf_model):
@@ -85,6 +89,12 @@ class Converter:
         ``source_tf_layer`` to the population of ``target_tf_layer``."""
         return 1.0
 
+    def create_synapse(self, source_tf_layer, target_tf_layer, pre_convert_output):
+        """The synapse (``ml_genn.synapses`` object or registry name) of the
+        connection from the population of ``source_tf_layer`` to that of
+        ``target_tf_layer``: ``"delta"``."""
+        return "delta"
+
     def get_bias_scale(self, tf_layer, pre_convert_output):
         """Factor applied to the bias of the population of ``tf_layer``."""
         return 1.0
@@ -96,6 +106,10 @@ class Converter:
         kind = layer_kind(tf_layer)
         if kind is None:
             raise unsupported_layer_error(tf_layer)
+        if kind == "SoftLIF" and not self.converts_soft_lif:
+            raise NotImplementedError(f"{describe(tf_layer)}: {type(self).__name__} does not "
+                                      f"convert SoftLIF layers; use NengoConverter (spiking "
+                                      f"LIF neurons, or neurons of your choice)")
         if kind in ("Dense", "Conv2D", "Conv2DTranspose", "Activation"):
             act = activation_name(config.get("activation"))
             if act not in SUPPORTED_ACTIVATIONS:
@@ -155,8 +169,11 @@ class Converter:
                             name = f"{base}_{i}"
                             i += 1
                         conn_names.add(name)
+                        synapse = self.create_synapse(term.source.layer, pp.layer,
+                                                      pre_convert_output)
                         Connection(term.source.population, pop,
-                                   term.connectivity(pp.shape, factor), name=name)
+                                   term.connectivity(pp.shape, factor), synapse=synapse,
+                                   name=name)
             inputs = [pp.population for pp in plan.input_pops]
             outputs = [pp.population for pp in plan.output_pops]
             self.post_convert(network, inputs, outputs)

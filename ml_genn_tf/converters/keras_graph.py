@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 import keras
 
+from ..layers import SoftLIF
+
 # Layers that are identities at inference time
 PASS_THROUGH = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
                 "GaussianNoise", "GaussianDropout", "AlphaDropout",
@@ -16,13 +18,16 @@ PASS_THROUGH = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropo
 _CONVERTED = ("Activation", "Add", "AveragePooling2D", "BatchNormalization", "Conv2D",
               "Conv2DTranspose", "Dense", "Flatten", "GlobalAveragePooling2D", "InputLayer",
               "ReLU", "Softmax")
+#: ml_genn_tf's own layers (a non-linearity each; see NengoConverter)
+_OWN_LAYERS = {SoftLIF: "SoftLIF"}
 #: Names of the Keras layer classes the converters accept
-SUPPORTED_LAYERS = tuple(sorted(_CONVERTED + PASS_THROUGH))
+SUPPORTED_LAYERS = tuple(sorted(_CONVERTED + PASS_THROUGH + tuple(_OWN_LAYERS.values())))
 #: Activations accepted on Dense/Conv2D/Conv2DTranspose/Activation layers
 SUPPORTED_ACTIVATIONS = ("linear", "relu", "softmax")
 
 _LAYER_KINDS = {getattr(keras.layers, name): name for name in SUPPORTED_LAYERS
                 if getattr(keras.layers, name, None) is not None}
+_LAYER_KINDS.update(_OWN_LAYERS)
 
 
 def layer_kind(layer):

@@ -257,6 +257,10 @@ class NetworkPlan:
                 f"threshold={config.get('threshold')}")
         return self._pop_signal(call.layer, ins[0].relabelled(call.layer), call.outputs[0])
 
+    def _layer_SoftLIF(self, call, config, ins, out_shape):
+        # a non-linearity: a population (only NengoConverter accepts it)
+        return self._pop_signal(call.layer, ins[0].relabelled(call.layer), call.outputs[0])
+
     def _layer_Softmax(self, call, config, ins, out_shape):
         return self._activation(call, "softmax", ins[0].relabelled(call.layer))
 

@@ -5,7 +5,7 @@ IntegrateFireInput currents for 100 time steps; random weights scaled so the
 network is active.  Prints samples per second for several batch sizes and
 the share of evaluate() time spent inside native code (model.run).
 
-    python benchmarks/inference_digits.py [--batch-sizes 1,32,256]
+    python benchmarks/inference_digits.py [--batch-sizes 1,32,256] [--backend cpu|cuda]
 """
 import argparse
 import os
@@ -56,12 +56,14 @@ def measure(batch_size, x, y, timesteps=100):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-sizes", default="1,32,256")
+    parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
+    os.environ["ML_GENN_BACKEND"] = args.backend      # the compiler's GeNNModel default
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
     y = digits.target
     print(f"machine: {os.cpu_count()} cores; 64-256-10 IF network, 100 time steps, "
-          f"{len(x)} digits, CPU backend")
+          f"{len(x)} digits, {args.backend} backend")
     print(f"{'batch size':>10} {'samples/s':>10} {'native share':>13} {'evaluate [s]':>13} "
           f"{'build [s]':>10}")
     for b in [int(s) for s in args.batch_sizes.split(",")]:

@@ -11,6 +11,10 @@ Prints cold build, cached build, run time, spikes, synaptic events per
 second, and a scale sweep at 100 synapses per neuron.
 
     python benchmarks/lif_network.py [--repeats 5] [--sweep 1000,2000,...]
+        [--neurons 4000] [--backend cpu|cuda]
+
+The standard network is run on one thread and on every core (at batch size
+1 a large enough step is shared among threads: see backends/cpu.py).
 """
 import argparse
 import os
@@ -62,9 +66,9 @@ def make_network(n, syn_per_neuron, seed=1234):
     return v0, drive, pre, post, g
 
 
-def build_model(net, name, batch_size=1):
+def build_model(net, name, batch_size=1, backend="cpu"):
     v0, drive, pre, post, g = net
-    model = GeNNModel("float", name)
+    model = GeNNModel("float", name, backend=backend)
     model.dt = 0.1
     model.batch_size = batch_size
     model.seed = 1
@@ -80,17 +84,18 @@ def build_model(net, name, batch_size=1):
     return model, pop
 
 
-def measure(net, name, steps=10000, repeats=3, batch_size=1):
+def measure(net, name, steps=10000, repeats=3, batch_size=1, backend="cpu", num_threads=None):
     """Cold build (fresh cache), cached build, best-of-N run time, spikes."""
     with tempfile.TemporaryDirectory() as cache:
         old = os.environ.get("ML_GENN_CACHE_DIR")
         os.environ["ML_GENN_CACHE_DIR"] = cache
         try:
-            model, pop = build_model(net, name, batch_size)
+            model, pop = build_model(net, name, batch_size, backend)
             t0 = time.perf_counter()
             model.build()
             cold = time.perf_counter() - t0
-            model2, pop2 = build_model(net, name, batch_size)
+            model2, pop2 = build_model(net, name, batch_size, backend)
+            model2.num_threads = num_threads
             t0 = time.perf_counter()
             model2.build()
             model2.load(num_recording_timesteps=steps)
@@ -121,24 +126,33 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sweep", default="1000,2000,4000,8000,16000,32000")
+    parser.add_argument("--neurons", default="1000,4000",
+                        help="sizes of the standard network (p=0.1)")
+    parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores; precision float; dt 0.1 ms; 1 s biological time")
-    net = make_network(1000, 100)
-    r = measure(net, "bench_standard", repeats=args.repeats)
-    print("\nStandard network: 1000 LIF, p=0.1 (%d synapses)" % net[2].size)
-    print(f"{'cold build [s]':>16} {'cached build+load [s]':>22} {'run [s]':>9} "
-          f"{'run median [s]':>15} {'spikes':>8} {'syn events/s':>13}")
-    print(f"{r['cold']:16.3f} {r['cached']:22.3f} {r['run']:9.4f} {r['run_median']:15.4f} "
-          f"{r['spikes']:8d} {r['events_per_s']:13.3e}")
-    print("Reference (issue 2, same machine class): GeNN 5.4 single-threaded CPU, "
-          "optimize_code=True: run 0.03-0.05 s, cold build ~1.4 s, cached 0.06-0.09 s, 34k spikes")
+    print(f"machine: {os.cpu_count()} cores; precision float; dt 0.1 ms; 1 s biological time; "
+          f"backend {args.backend}")
+    for n in [int(s) for s in args.neurons.split(",") if s]:
+        net = make_network(n, n // 10)
+        print(f"\nStandard network: {n} LIF, p=0.1 ({net[2].size} synapses)")
+        print(f"{'threads':>8} {'cold build [s]':>15} {'cached build+load [s]':>22} "
+              f"{'run [s]':>9} {'run median [s]':>15} {'spikes':>8} {'syn events/s':>13}")
+        for threads in ([1, None] if args.backend == "cpu" else [None]):
+            r = measure(net, f"bench_standard_{n}", repeats=args.repeats,
+                        backend=args.backend, num_threads=threads)
+            print(f"{threads or 'all':>8} {r['cold']:15.3f} {r['cached']:22.3f} {r['run']:9.4f} "
+                  f"{r['run_median']:15.4f} {r['spikes']:8d} {r['events_per_s']:13.3e}")
+    print("Reference for 1000 neurons (issue 2, same machine class): GeNN 5.4 single-threaded "
+          "CPU, optimize_code=True: run 0.03-0.05 s, cold build ~1.4 s, cached 0.06-0.09 s, "
+          "34k spikes")
 
     print("\nScale sweep (100 synapses per neuron)")
     print(f"{'neurons':>8} {'synapses':>10} {'cold build [s]':>15} {'run [s]':>9} {'spikes':>9} "
           f"{'syn events/s':>13} {'us per step':>12}")
     for n in [int(s) for s in args.sweep.split(",") if s]:
         net = make_network(n, 100)
-        r = measure(net, f"bench_sweep_{n}", repeats=max(1, args.repeats // 2))
+        r = measure(net, f"bench_sweep_{n}", repeats=max(1, args.repeats // 2),
+                    backend=args.backend)
         print(f"{n:8d} {net[2].size:10d} {r['cold']:15.3f} {r['run']:9.4f} {r['spikes']:9d} "
               f"{r['events_per_s']:13.3e} {r['run'] / 10000 * 1e6:12.2f}")
 

@@ -288,6 +288,7 @@ class Runtime:
             raise native_error(model, code, "load() (initialisation code)")
         for g, var in deferred:
             var.values = _expand_sparse_values(g, var)
+            self.push_array(var._array)
         self._note_row_order()
 
     def _note_row_order(self):

@@ -9,8 +9,10 @@ Usable on its own, the way pygenn is::
 from . import _openmp  # noqa: F401  (must run before any library is loaded)
 from .errors import BuildError, CodeError, GeNNError, ModelError, RuntimeStateError
 from .model import GeNNModel
-from .references import (create_egp_ref, create_out_post_var_ref, create_psm_var_ref,
-                         create_var_ref, create_wu_var_ref)
+from .references import (create_den_delay_var_ref, create_egp_ref, create_out_post_var_ref,
+                         create_psm_egp_ref, create_psm_var_ref,
+                         create_src_spike_count_var_ref, create_var_ref, create_wu_egp_ref,
+                         create_wu_post_var_ref, create_wu_pre_var_ref, create_wu_var_ref)
 from .snippets import (create_current_source_model, create_custom_update_model,
                        create_neuron_model, create_postsynaptic_model,
                        create_sparse_connect_init_snippet,
@@ -30,6 +32,8 @@ __all__ = [
     "init_var", "init_postsynaptic", "init_weight_update", "init_sparse_connectivity",
     "init_toeplitz_connectivity", "create_var_ref", "create_wu_var_ref",
     "create_psm_var_ref", "create_out_post_var_ref", "create_egp_ref",
+    "create_wu_pre_var_ref", "create_wu_post_var_ref", "create_den_delay_var_ref",
+    "create_src_spike_count_var_ref", "create_wu_egp_ref", "create_psm_egp_ref",
     "VarAccess", "VarAccessMode", "VarAccessDim", "CustomUpdateVarAccess",
     "SynapseMatrixType", "SynapseMatrixConnectivity", "SynapseMatrixWeight",
     "ParallelismHint", "get_var_access_dim"]

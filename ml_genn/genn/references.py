@@ -10,7 +10,9 @@ class VarRef:
     """Points at one variable of a group; ``key`` names its array."""
     group: object
     var_name: str
-    kind: str                # "neuron", "psm", "wu", "out_post", "custom"
+    # "neuron", "psm", "wu", "wu_pre", "wu_post", "out_post", "den_delay",
+    # "spike_count", "custom"
+    kind: str
     transpose_group: Optional[object] = None
     transpose_var: Optional[str] = None
 
@@ -18,13 +20,14 @@ class VarRef:
     def variable(self):
         g = self.group
         table = {"neuron": getattr(g, "vars", {}), "psm": getattr(g, "psm_vars", {}),
-                 "wu": getattr(g, "vars", {}), "custom": getattr(g, "vars", {})}
+                 "wu": getattr(g, "vars", {}), "custom": getattr(g, "vars", {}),
+                 "wu_pre": getattr(g, "pre_vars", {}), "wu_post": getattr(g, "post_vars", {})}
         return table.get(self.kind, {}).get(self.var_name)
 
     def variable_dims(self):
         """Axes of the referenced variable (the input accumulator is batched)."""
         from .types import VarAccessDim
-        if self.kind == "out_post":
+        if self.kind in ("out_post", "den_delay", "spike_count"):
             return VarAccessDim.ELEMENT | VarAccessDim.BATCH
         return self.variable.dims
 
@@ -33,8 +36,14 @@ class VarRef:
         g = self.group
         if self.kind in ("neuron",):
             return g.num_neurons
-        if self.kind in ("psm", "out_post"):
+        if self.kind in ("psm", "out_post", "wu_post"):
             return g.trg.num_neurons
+        if self.kind == "wu_pre":
+            return g.src.num_neurons
+        if self.kind == "den_delay":
+            return g.max_dendritic_delay_timesteps * g.trg.num_neurons
+        if self.kind == "spike_count":
+            return g.num_delay_slots
         if self.kind == "custom":
             return g.size
         if self.kind == "wu":
@@ -67,19 +76,90 @@ def create_out_post_var_ref(sg):
 
 
 def create_wu_var_ref(sg, var_name, transpose_sg=None, transpose_var_name=None):
-    """Reference a per-synapse variable of a synapse population."""
+    """Reference a per-synapse variable of a synapse population.
+
+    With ``transpose_sg``/``transpose_var_name`` a custom update also writes
+    the variable's value after the update, transposed, into that variable
+    of a second (DENSE) synapse population from the first one's target to
+    its source (e.g. feedback weights kept equal to the forward ones)."""
     _check(sg, sg.vars, var_name, "synapse variable")
-    if transpose_sg is not None:
-        raise ModelError("transpose variable references are not supported yet")
-    return VarRef(sg, var_name, "wu")
+    if transpose_sg is None and transpose_var_name is None:
+        return VarRef(sg, var_name, "wu")
+    if transpose_sg is None or transpose_var_name is None:
+        raise ModelError(f"create_wu_var_ref('{sg.name}', '{var_name}'): a transpose needs "
+                         "both transpose_sg and transpose_var_name")
+    _check(transpose_sg, transpose_sg.vars, transpose_var_name, "synapse variable")
+    from .types import SynapseMatrixType
+    for g in (sg, transpose_sg):
+        if g.matrix_type != SynapseMatrixType.DENSE:
+            raise ModelError(f"transpose variable reference: synapse population '{g.name}' "
+                             f"is {g.matrix_type.name}; transposes need DENSE connectivity")
+    if (transpose_sg.src.num_neurons, transpose_sg.trg.num_neurons) != \
+            (sg.trg.num_neurons, sg.src.num_neurons):
+        raise ModelError(f"transpose variable reference: '{transpose_sg.name}' connects "
+                         f"{transpose_sg.src.num_neurons} to {transpose_sg.trg.num_neurons} "
+                         f"neurons, but the transpose of '{sg.name}' connects "
+                         f"{sg.trg.num_neurons} to {sg.src.num_neurons}")
+    a, b = sg.vars[var_name], transpose_sg.vars[transpose_var_name]
+    if a.type != b.type or a.dims != b.dims:
+        raise ModelError(f"transpose variable reference: '{sg.name}.{var_name}' "
+                         f"({a.type}) and '{transpose_sg.name}.{transpose_var_name}' "
+                         f"({b.type}) differ in type or batch dimension")
+    return VarRef(sg, var_name, "wu", transpose_sg, transpose_var_name)
+
+
+def create_wu_pre_var_ref(sg, var_name):
+    """Reference a presynaptic variable of a weight update model."""
+    _check(sg, sg.pre_vars, var_name, "presynaptic weight update variable")
+    return VarRef(sg, var_name, "wu_pre")
+
+
+def create_wu_post_var_ref(sg, var_name):
+    """Reference a postsynaptic variable of a weight update model."""
+    _check(sg, sg.post_vars, var_name, "postsynaptic weight update variable")
+    return VarRef(sg, var_name, "wu_post")
+
+
+def create_den_delay_var_ref(sg):
+    """Reference a synapse population's dendritic delay ring (every slot of
+    every target neuron: ``max_dendritic_delay_timesteps * num_post``
+    elements per batch element), e.g. to clear it."""
+    if sg.max_dendritic_delay_timesteps <= 1:
+        raise ModelError(f"create_den_delay_var_ref('{sg.name}'): it has no dendritic delay "
+                         "ring (set max_dendritic_delay_timesteps > 1)")
+    return VarRef(sg, "denDelay", "den_delay")
+
+
+def create_src_spike_count_var_ref(sg):
+    """Reference the spike counts of a synapse population's source (one per
+    delay slot and batch element), e.g. to clear them between examples."""
+    return VarRef(sg.src, "spkCnt", "spike_count")
 
 
 @dataclass
 class EGPRef:
     group: object
     egp_name: str
+    field: str = ""          # the EGP's array: egp_name, or psm_<name>
+
+    def __post_init__(self):
+        self.field = self.field or self.egp_name
 
 
 def create_egp_ref(group, egp_name):
+    """Reference an extra global parameter of a neuron population, current
+    source or custom update (or of a synapse population's weight update)."""
     _check(group, group.extra_global_params, egp_name, "extra global parameter")
     return EGPRef(group, egp_name)
+
+
+def create_wu_egp_ref(sg, egp_name):
+    """Reference an extra global parameter of a weight update model."""
+    _check(sg, sg.extra_global_params, egp_name, "weight update extra global parameter")
+    return EGPRef(sg, egp_name)
+
+
+def create_psm_egp_ref(sg, egp_name):
+    """Reference an extra global parameter of a postsynaptic model."""
+    _check(sg, sg.psm_extra_global_params, egp_name, "postsynaptic extra global parameter")
+    return EGPRef(sg, egp_name, "psm_" + egp_name)

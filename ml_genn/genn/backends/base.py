@@ -752,9 +752,15 @@ class Backend:
         if ref.kind == "psm":
             v = g.psm_vars[ref.var_name]
             return self._spec(g.name, "psm_" + ref.var_name), v.access, g.trg.num_neurons
-        if ref.kind == "out_post":
+        if ref.kind in ("wu_pre", "wu_post"):
+            role = ref.kind[3:]
+            v = (g.pre_vars if role == "pre" else g.post_vars)[ref.var_name]
+            n = (g.src if role == "pre" else g.trg).num_neurons
+            return self._spec(g.name, f"{role}_{ref.var_name}"), v.access, n
+        if ref.kind in ("out_post", "den_delay", "spike_count"):
             from ..types import VarAccess
-            return self._spec(g.name, "inSyn"), VarAccess.READ_WRITE, g.trg.num_neurons
+            field = {"out_post": "inSyn", "den_delay": "denDelay", "spike_count": "spkCnt"}
+            return self._spec(g.name, field[ref.kind]), VarAccess.READ_WRITE, ref.size
         if ref.kind == "wu":
             v = g.vars[ref.var_name]
             spec = self._spec(g.name, ref.var_name)

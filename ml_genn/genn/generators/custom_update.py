@@ -34,7 +34,7 @@ class CustomUpdate:
                                id_description="element index")
         for r in snippet.extra_global_param_refs:
             ref = cu.egp_refs[r.name]
-            spec = self._spec(ref.group.name, ref.egp_name)
+            spec = self._spec(ref.group.name, ref.field)
             env.define(r.name, self.egp_value(spec, "EGP reference"))
         batch_red, neuron_red = [], []     # (name, op, store text)
         loads, stores = [], []
@@ -96,6 +96,7 @@ class CustomUpdate:
             body.append(f"{spec.ctype} _l_{name};")
         body += code
         body += [l for nme, l in stores if nme in written]
+        body += self._transposes(cu, env)
         for name, op, _, spec in red:
             combine = (f"_acc_{name} = mg_max(_acc_{name}, _l_{name});" if op == "max"
                        else f"_acc_{name} += _l_{name};")
@@ -110,3 +111,26 @@ class CustomUpdate:
             cw.comment(f"custom update '{cu.name}' (model '{snippet.class_name}')")
             cw.lines(self.custom_update_loops(kind, n, B, red, acc_init, body, acc_store))
         return cw.result()
+
+    def _transposes(self, cu, env):
+        """Stores of transpose references: the value after the update, at
+        the transposed synapse of the second population."""
+        lines = []
+        for r in cu.snippet.var_refs:
+            ref = cu.var_refs[r.name]
+            if getattr(ref, "transpose_group", None) is None:
+                continue
+            npre, npost = ref.group.src.num_neurons, ref.group.trg.num_neurons
+            spec = self._spec(ref.transpose_group.name, ref.transpose_var)
+            batched = spec.size > npre * npost
+            offset = f"batch * {npre * npost}u + " if batched else ""
+            lines.append(f"{spec.c_name}[{offset}(id % {npost}u) * {npre}u + id / {npost}u] = "
+                         f"_l_{r.name};")
+            if r.name not in env.root.used:
+                # the value is loaded only where the update code reads it
+                spec_src, access, count = self._ref_info(ref)
+                d = var_dims(access)
+                src_off = f"batch * {count}u + " if (d & VarAccessDim.BATCH and self.B > 1) else ""
+                lines.insert(len(lines) - 1, f"const {spec_src.ctype} _l_{r.name} = "
+                             f"{spec_src.c_name}[{src_off}id];")
+        return lines

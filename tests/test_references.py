@@ -1,0 +1,174 @@
+"""Reference kinds of GeNN 5.4 in custom updates: transposed weight
+references (and the Transpose built-in), weight-update pre/post variables,
+the dendritic delay ring, spike counts and EGP references of weight update
+and postsynaptic models; checked against NumPy."""
+import numpy as np
+import pytest
+
+from ml_genn.genn import (GeNNModel, VarAccess, VarAccessMode, create_custom_update_model,
+                          create_den_delay_var_ref, create_psm_egp_ref,
+                          create_src_spike_count_var_ref, create_weight_update_model,
+                          create_wu_egp_ref, create_wu_post_var_ref, create_wu_pre_var_ref,
+                          create_wu_var_ref, create_neuron_model, create_postsynaptic_model,
+                          init_postsynaptic, init_weight_update)
+from ml_genn.genn.errors import ModelError
+
+SILENT = create_neuron_model("Silent", vars=[("V", "scalar")], sim_code="V += Isyn;")
+ALWAYS = create_neuron_model("Always", vars=[("V", "scalar")], sim_code="V += Isyn;",
+                             threshold_condition_code="true")
+SCALE = create_custom_update_model(
+    "Scale", params=["k"], var_refs=[("variable", "scalar", VarAccessMode.READ_WRITE)],
+    update_code="variable *= k;")
+SET = create_custom_update_model(
+    "Set", params=["level"], var_refs=[("target", "scalar", VarAccessMode.READ_WRITE)],
+    update_code="target = level;")
+
+
+def _pair(name, batch_size=1, batched=False):
+    rng = np.random.default_rng(1)
+    model = GeNNModel("float", name)
+    model.batch_size = batch_size
+    a = model.add_neuron_population("A", 5, SILENT, {}, {"V": 0.0})
+    b = model.add_neuron_population("B", 3, SILENT, {}, {"V": 0.0})
+    access = VarAccess.READ_WRITE if batched else VarAccess.READ_ONLY
+    wum = create_weight_update_model("W", vars=[("g", "scalar", access)],
+                                     pre_spike_syn_code="addToPost(g);")
+    g = rng.integers(-8, 9, (5, 3)).astype(np.float32) / 4
+    fwd = model.add_synapse_population("Fwd", "DENSE", a, b,
+                                       init_weight_update(wum, {}, {"g": g.ravel()}),
+                                       init_postsynaptic("DeltaCurr"))
+    back = model.add_synapse_population("Back", "DENSE", b, a,
+                                        init_weight_update(wum, {}, {"g": 0.0}),
+                                        init_postsynaptic("DeltaCurr"))
+    return model, fwd, back, g
+
+
+def test_transpose_builtin_copies_the_transposed_weights():
+    model, fwd, back, g = _pair("transpose_builtin")
+    model.add_custom_update("T", "Transpose", "Transpose", {}, {},
+                            {"variable": create_wu_var_ref(fwd, "g", back, "g")})
+    model.build()
+    model.load()
+    model.custom_update("Transpose")
+    np.testing.assert_array_equal(back.vars["g"].values.reshape(3, 5), g.T)
+    np.testing.assert_array_equal(fwd.vars["g"].values.reshape(5, 3), g)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_updated_weights_are_written_transposed(batch_size):
+    model, fwd, back, g = _pair(f"transpose_scale_{batch_size}", batch_size, batched=True)
+    model.add_custom_update("S", "Scale", SCALE, {"k": -2.0}, {},
+                            {"variable": create_wu_var_ref(fwd, "g", back, "g")})
+    model.build()
+    model.load()
+    model.custom_update("Scale")
+    fw = fwd.vars["g"].values.reshape(batch_size, 5, 3)
+    bw = back.vars["g"].values.reshape(batch_size, 3, 5)
+    for b in range(batch_size):
+        np.testing.assert_array_equal(fw[b], -2.0 * g)
+        np.testing.assert_array_equal(bw[b], -2.0 * g.T)
+
+
+def test_transpose_needs_dense_groups_of_transposed_shape():
+    model, fwd, back, g = _pair("transpose_errors")
+    c = model.add_neuron_population("C", 4, SILENT, {}, {"V": 0.0})
+    wrong = model.add_synapse_population(
+        "Wrong", "DENSE", c, model.neuron_populations["A"],
+        init_weight_update("StaticPulse", {}, {"g": 0.0}), init_postsynaptic("DeltaCurr"))
+    with pytest.raises(ModelError, match="transpose of 'Fwd' connects 3 to 5"):
+        create_wu_var_ref(fwd, "g", wrong, "g")
+    with pytest.raises(ModelError, match="needs both transpose_sg and transpose_var_name"):
+        create_wu_var_ref(fwd, "g", back)
+
+
+def test_weight_update_pre_and_post_variable_references():
+    model = GeNNModel("float", "wu_pre_post_refs")
+    a = model.add_neuron_population("A", 4, SILENT, {}, {"V": 0.0})
+    b = model.add_neuron_population("B", 6, SILENT, {}, {"V": 0.0})
+    wum = create_weight_update_model(
+        "Traces", vars=[("g", "scalar", VarAccess.READ_ONLY)],
+        pre_vars=[("x", "scalar")], post_vars=[("y", "scalar")],
+        pre_spike_syn_code="addToPost(g);")
+    sg = model.add_synapse_population(
+        "S", "DENSE", a, b, init_weight_update(wum, {}, {"g": 0.0}, {"x": 1.0}, {"y": 2.0}),
+        init_postsynaptic("DeltaCurr"))
+    model.add_custom_update("X", "U", SCALE, {"k": 3.0}, {},
+                            {"variable": create_wu_pre_var_ref(sg, "x")})
+    model.add_custom_update("Y", "U", SET, {"level": -1.5}, {},
+                            {"target": create_wu_post_var_ref(sg, "y")})
+    model.build()
+    model.load()
+    model.custom_update("U")
+    np.testing.assert_array_equal(sg.pre_vars["x"].values, np.full(4, 3.0))
+    np.testing.assert_array_equal(sg.post_vars["y"].values, np.full(6, -1.5))
+    with pytest.raises(ModelError, match="presynaptic weight update variable 'y'"):
+        create_wu_pre_var_ref(sg, "y")
+
+
+def test_clearing_the_dendritic_delay_ring_and_spike_counts():
+    """A source that spikes every step feeds delayed input; clearing the ring
+    (and the source's spike counts) drops everything still in flight."""
+    steps_before, delay = 3, 4
+    model = GeNNModel("float", "den_delay_ref")
+    model.dt = 1.0
+    src = model.add_neuron_population("Src", 2, ALWAYS, {}, {"V": 0.0})
+    trg = model.add_neuron_population("Trg", 3, SILENT, {}, {"V": 0.0})
+    sg = model.add_synapse_population(
+        "S", "DENSE", src, trg,
+        init_weight_update("StaticPulseDendriticDelay", {}, {"g": 1.0, "d": float(delay)}),
+        init_postsynaptic("DeltaCurr"))
+    sg.max_dendritic_delay_timesteps = delay + 1
+    model.add_custom_update("Clear", "Reset", SET, {"level": 0.0}, {},
+                            {"target": create_den_delay_var_ref(sg)})
+    count_model = create_custom_update_model(
+        "ClearCounts", var_refs=[("c", "uint32_t", VarAccessMode.READ_WRITE)],
+        update_code="c = 0;")
+    model.add_custom_update("ClearCount", "Reset", count_model, {}, {},
+                            {"c": create_src_spike_count_var_ref(sg)})
+    model.build()
+    model.load()
+    model.run(steps_before)
+    assert model._arrays[("S", "denDelay")].any()
+    model.custom_update("Reset")
+    assert not model._arrays[("S", "denDelay")].any()
+    assert not model._arrays[("Src", "spkCnt")].any()
+    v = trg.vars["V"].values.copy()
+    # inputs propagated at steps 1 and 2 would arrive at steps 5 and 6; after
+    # the reset, the first spikes propagate at step 4 and arrive at step 8
+    model.run(delay)
+    np.testing.assert_array_equal(trg.vars["V"].values, v)
+    other = GeNNModel("float", "no_ring")
+    p = other.add_neuron_population("P", 2, SILENT, {}, {"V": 0.0})
+    plain = other.add_synapse_population(
+        "N", "DENSE", p, p, init_weight_update("StaticPulse", {}, {"g": 0.0}),
+        init_postsynaptic("DeltaCurr"))
+    with pytest.raises(ModelError, match="no dendritic delay ring"):
+        create_den_delay_var_ref(plain)
+
+
+def test_egp_references_of_weight_update_and_postsynaptic_models():
+    model = GeNNModel("float", "egp_refs")
+    a = model.add_neuron_population("A", 2, SILENT, {}, {"V": 0.0})
+    b = model.add_neuron_population("B", 4, SILENT, {}, {"V": 0.0})
+    wum = create_weight_update_model("E", extra_global_params=[("table", "scalar*")],
+                                     pre_spike_syn_code="addToPost(table[0]);")
+    psm = create_postsynaptic_model("P", extra_global_params=[("gain", "scalar*")],
+                                    sim_code="injectCurrent(inSyn * gain[0]); inSyn = 0.0;")
+    sg = model.add_synapse_population("S", "DENSE", a, b, init_weight_update(wum),
+                                      init_postsynaptic(psm))
+    sg.extra_global_params["table"].set_init_values(np.array([0.5, 1.5, 2.5, 3.5], np.float32))
+    sg.psm_extra_global_params["gain"].set_init_values(np.array([4.0, 8.0], np.float32))
+    read = create_custom_update_model(
+        "Read", vars=[("out", "scalar")],
+        extra_global_param_refs=[("tab", "scalar*"), ("k", "scalar*")],
+        update_code="out = tab[id] * k[id % 2];")
+    cu = model.add_custom_update("R", "Read", read, {}, {"out": 0.0}, {},
+                                 {"tab": create_wu_egp_ref(sg, "table"),
+                                  "k": create_psm_egp_ref(sg, "gain")})
+    cu_size = cu.size
+    model.build()
+    model.load()
+    model.custom_update("Read")
+    ids = np.arange(cu_size)
+    np.testing.assert_array_equal(cu.vars["out"].values,
+                                  np.array([0.5, 1.5, 2.5, 3.5])[ids] * np.array([4.0, 8.0])[ids % 2])

@@ -13,7 +13,8 @@ from .references import (create_den_delay_var_ref, create_egp_ref, create_out_po
                          create_psm_egp_ref, create_psm_var_ref,
                          create_src_spike_count_var_ref, create_var_ref, create_wu_egp_ref,
                          create_wu_post_var_ref, create_wu_pre_var_ref, create_wu_var_ref)
-from .snippets import (create_current_source_model, create_custom_update_model,
+from .snippets import (create_current_source_model, create_custom_connectivity_update_model,
+                       create_custom_update_model,
                        create_neuron_model, create_postsynaptic_model,
                        create_sparse_connect_init_snippet,
                        create_toeplitz_connect_init_snippet, create_var_init_snippet,
@@ -27,7 +28,8 @@ from .types import (CustomUpdateVarAccess, ParallelismHint, SynapseMatrixConnect
 __all__ = [
     "GeNNModel", "BuildError", "CodeError", "GeNNError", "ModelError", "RuntimeStateError",
     "create_neuron_model", "create_postsynaptic_model", "create_weight_update_model",
-    "create_current_source_model", "create_custom_update_model", "create_var_init_snippet",
+    "create_current_source_model", "create_custom_update_model",
+    "create_custom_connectivity_update_model", "create_var_init_snippet",
     "create_sparse_connect_init_snippet", "create_toeplitz_connect_init_snippet",
     "init_var", "init_postsynaptic", "init_weight_update", "init_sparse_connectivity",
     "init_toeplitz_connectivity", "create_var_ref", "create_wu_var_ref",

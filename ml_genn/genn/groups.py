@@ -116,6 +116,9 @@ class Variable(ArrayView):
         those of the update they belong to."""
         if self.kind == "custom":
             return custom_update_var_dims(self.access, self.group.update_dims())
+        if self.group.kind == "custom connectivity update":
+            # one copy shared by the batch: connectivity is shared by it too
+            return var_dims(self.access) & ~VarAccessDim.BATCH
         return var_dims(self.access)
 
     @property
@@ -372,7 +375,11 @@ class NeuronGroup(Group):
 
     @property
     def num_delay_slots(self):
-        return max([sg.axonal_delay_steps for sg in self.out_syn], default=0) + 1
+        """Slots of the spike queue (and of spike times and delayed variables):
+        the largest axonal delay of an outgoing synapse population or
+        back-propagation delay of an incoming one, plus one."""
+        return max([sg.axonal_delay_steps for sg in self.out_syn]
+                   + [sg.back_prop_delay_steps for sg in self.in_syn], default=0) + 1
 
     @property
     def spike_recording_data(self):
@@ -402,10 +409,15 @@ class SynapseGroup(Group):
         super().__init__(model, name, wu.snippet, wu.params)
         self.ps_params = dict(ps.params)
         self.axonal_delay_steps = 0
+        # postsynaptic spikes reach post_spike_syn_code this many steps later
+        self.back_prop_delay_steps = 0
         self.max_dendritic_delay_timesteps = 1
         self.post_target_var = "Isyn"
         self.pre_target_var = "Isyn"
         self._user_connectivity = None
+        # padded row length of SPARSE rows (None: from the connectivity snippet's
+        # calc_max_row_len_func or the longest row given); room for add_synapse
+        self.max_connections = None
         self.vars = self._make_vars(wu.snippet.vars, wu.vars, None, "synapse")
         self.psm_vars = self._make_vars(ps.snippet.vars, ps.vars, trg.num_neurons, "psm",
                                         "postsynaptic variable")
@@ -442,11 +454,12 @@ class SynapseGroup(Group):
 
     # -- sparse connectivity ------------------------------------------
     def set_sparse_connections(self, pre_indices, post_indices):
-        """Give SPARSE connectivity explicitly, as matching index arrays."""
-        if not self.is_sparse:
+        """Give SPARSE (or BITMASK) connectivity explicitly, as matching index arrays."""
+        if not (self.is_sparse or
+                self.matrix_type.connectivity == SynapseMatrixConnectivity.BITMASK):
             raise ModelError(f"set_sparse_connections on '{self.name}': only SPARSE synapse "
-                             f"populations have explicit connections (this one is "
-                             f"{self.matrix_type.name})")
+                             f"populations (and BITMASK ones) have explicit connections (this "
+                             f"one is {self.matrix_type.name})")
         pre = np.asarray(pre_indices).ravel()
         post = np.asarray(post_indices).ravel()
         for what, idx in (("pre_indices", pre), ("post_indices", post)):
@@ -584,3 +597,101 @@ class CustomUpdate(Group):
                 ref.variable_dims() & VarAccessDim.BATCH for ref in self.var_refs.values()):
             dims |= VarAccessDim.BATCH
         return dims
+
+
+class CustomConnectivityUpdate(Group):
+    """A custom connectivity update attached to a SPARSE synapse population.
+
+    ``row_update_code`` runs once per presynaptic neuron (a loop on the CPU,
+    a thread per row on a GPU); ``host_update_code`` runs once before the
+    rows.  Its own variables (``vars`` per synapse, ``pre_vars``,
+    ``post_vars``) are never duplicated across the batch (connectivity is
+    shared by every batch element)."""
+    kind = "custom connectivity update"
+
+    def __init__(self, model, name, group_name, synapse_group, snippet, params, vars,
+                 pre_vars, post_vars, var_refs, pre_var_refs, post_var_refs, egp_refs):
+        super().__init__(model, name, snippet, params)
+        self.group_name = group_name
+        if not isinstance(synapse_group, SynapseGroup) or \
+                synapse_group.genn_model is not model:
+            raise ModelError(f"custom connectivity update '{name}': {synapse_group!r} is not "
+                             f"a synapse population of model '{model.model_name}'")
+        if not synapse_group.is_sparse:
+            raise ModelError(f"custom connectivity update '{name}': synapse population "
+                             f"'{synapse_group.name}' is {synapse_group.matrix_type.name}; "
+                             "custom connectivity updates need SPARSE connectivity")
+        self.synapse_group = synapse_group
+        owner = f"custom connectivity update '{name}' ({snippet.class_name})"
+        npre, npost = synapse_group.src.num_neurons, synapse_group.trg.num_neurons
+        self.vars = self._make_vars(snippet.vars, vars, None, "synapse")
+        self.pre_vars = self._make_vars(snippet.pre_vars, pre_vars, npre, "neuron",
+                                        "presynaptic variable")
+        self.post_vars = self._make_vars(snippet.post_vars, post_vars, npost, "neuron",
+                                         "postsynaptic variable")
+        from .references import EGPRef, VarRef
+        self.var_refs = _as_dict(var_refs, owner, "var_refs")
+        self.pre_var_refs = _as_dict(pre_var_refs, owner, "pre_var_refs")
+        self.post_var_refs = _as_dict(post_var_refs, owner, "post_var_refs")
+        self.egp_refs = _as_dict(egp_refs, owner, "egp_refs")
+        for decls, refs, what in ((snippet.var_refs, self.var_refs, "variable reference"),
+                                  (snippet.pre_var_refs, self.pre_var_refs,
+                                   "presynaptic variable reference"),
+                                  (snippet.post_var_refs, self.post_var_refs,
+                                   "postsynaptic variable reference"),
+                                  (snippet.extra_global_param_refs, self.egp_refs,
+                                   "extra global parameter reference")):
+            check_names(owner, [r.name for r in decls], refs, what)
+            cls = EGPRef if decls is snippet.extra_global_param_refs else VarRef
+            for ref_name, ref in refs.items():
+                if not isinstance(ref, cls):
+                    raise ModelError(f"{owner}: {what} '{ref_name}' must come from "
+                                     f"{'create_egp_ref' if cls is EGPRef else 'create_*_var_ref'}"
+                                     f"(...), got {type(ref).__name__}")
+                if getattr(ref.group, "genn_model", None) is not model:
+                    raise ModelError(f"{owner}: {what} '{ref_name}' points at "
+                                     f"'{ref.group.name}', which belongs to another model")
+        for ref_name, ref in self.var_refs.items():
+            if ref.kind != "wu" or getattr(ref, "transpose_group", None) is not None:
+                raise ModelError(f"{owner}: variable reference '{ref_name}' must point at a "
+                                 "per-synapse variable (create_wu_var_ref(...), no transpose)")
+            target = self._synapses_of(ref.group)
+            if target is None or not target.is_sparse or target.src is not \
+                    synapse_group.src or target.trg is not synapse_group.trg:
+                raise ModelError(f"{owner}: variable reference '{ref_name}' points at "
+                                 f"'{ref.group.name}', whose synapses are not those of "
+                                 f"'{synapse_group.name}' (or of a SPARSE synapse population "
+                                 f"from '{synapse_group.src.name}' to "
+                                 f"'{synapse_group.trg.name}' holding the same connectivity)")
+        for refs, n, what in ((self.pre_var_refs, npre, "presynaptic"),
+                              (self.post_var_refs, npost, "postsynaptic")):
+            for ref_name, ref in refs.items():
+                if ref.kind in ("wu", "den_delay", "spike_count") or ref.size != n:
+                    raise ModelError(f"{owner}: {what} variable reference '{ref_name}' must "
+                                     f"point at a variable with one value per neuron of the "
+                                     f"{what} population ({n} neurons), e.g. "
+                                     "create_var_ref(population, name)")
+
+    @staticmethod
+    def _synapses_of(group):
+        """The synapse population whose synapses ``group``'s per-synapse
+        variables follow (itself, or the target of a custom update on them)."""
+        if isinstance(group, SynapseGroup):
+            return group
+        size = getattr(group, "size", None)
+        if isinstance(size, tuple) and len(size) == 2 and size[0] == "wu":
+            return group.genn_model.synapse_populations.get(size[1])
+        return None
+
+    # per-synapse variables follow the synapse population's rows
+    is_sparse = True
+
+    @property
+    def _user_connectivity(self):
+        return self.synapse_group._user_connectivity
+
+    def _row_lengths(self):
+        return self.synapse_group._row_lengths()
+
+    def _sparse_synapse_indices(self):
+        return self.synapse_group._sparse_synapse_indices()

@@ -11,8 +11,10 @@ import numpy as np
 
 from .errors import ModelError, RuntimeStateError
 from .layout import RECORDING_FIELDS
-from .groups import CurrentSource, CustomUpdate, NeuronGroup, SynapseGroup
-from .snippets import (CurrentSourceModel, CustomUpdateModel, NeuronModel,
+from .groups import (CurrentSource, CustomConnectivityUpdate, CustomUpdate, NeuronGroup,
+                     SynapseGroup)
+from .snippets import (CurrentSourceModel, CustomConnectivityUpdateModel, CustomUpdateModel,
+                       NeuronModel,
                        WeightUpdateInit, PostsynapticInit, SparseConnectivityInit,
                        ToeplitzConnectivityInit, _resolve, derived_values)
 from .types import SynapseMatrixConnectivity as Conn, SynapseMatrixType, SynapseMatrixWeight
@@ -190,6 +192,7 @@ class GeNNModel:
         self.synapse_populations = {}
         self.current_sources = {}
         self.custom_updates = {}
+        self.custom_connectivity_updates = {}
         self._built = None
         self._runtime = None
         self._loaded = False
@@ -235,7 +238,8 @@ class GeNNModel:
         from .names import check_name
         check_name(name, what, f"model '{self.model_name}'")
         taken = (set(self.neuron_populations) | set(self.synapse_populations)
-                 | set(self.current_sources) | set(self.custom_updates))
+                 | set(self.current_sources) | set(self.custom_updates)
+                 | set(self.custom_connectivity_updates))
         if name in taken:
             raise ModelError(f"{what} name '{name}' is already used in model "
                              f"'{self.model_name}'; names must be unique")
@@ -284,9 +288,10 @@ class GeNNModel:
         if conn in (Conn.DENSE,) and connectivity_init is not None:
             raise ModelError(f"synapse population '{pop_name}': DENSE connectivity takes no "
                              "connectivity initialiser")
-        if conn == Conn.BITMASK:
-            raise ModelError(f"synapse population '{pop_name}': BITMASK is not supported; "
-                             "use SPARSE")
+        if conn == Conn.BITMASK and connectivity_init is not None and \
+                not isinstance(connectivity_init, SparseConnectivityInit):
+            raise ModelError(f"synapse population '{pop_name}': BITMASK connectivity needs "
+                             "init_sparse_connectivity(...) (or set_sparse_connections())")
         if matrix_type == SynapseMatrixType.DENSE_PROCEDURALG:
             raise ModelError(f"synapse population '{pop_name}': DENSE_PROCEDURALG is not "
                              "supported; use DENSE")
@@ -295,6 +300,13 @@ class GeNNModel:
         if matrix_type.weight == SynapseMatrixWeight.KERNEL and sg.kernel_size is None:
             raise ModelError(f"synapse population '{pop_name}': KERNEL weights need a "
                              "connectivity snippet with calc_kernel_size_func")
+        if conn == Conn.BITMASK and sg.vars:
+            # as in GeNN: a bit per synapse and nothing else
+            raise ModelError(f"synapse population '{pop_name}': BITMASK connectivity stores "
+                             "no per-synapse state, so its weight update model "
+                             f"'{sg.snippet.class_name}' cannot have variables "
+                             f"({', '.join(sg.vars)}); use parameters (e.g. "
+                             "StaticPulseConstantWeight) or SPARSE/DENSE")
         self.synapse_populations[pop_name] = sg
         src.out_syn.append(sg)
         trg.in_syn.append(sg)
@@ -325,6 +337,54 @@ class GeNNModel:
                           var_refs or {}, egp_refs)
         self.custom_updates[cu_name] = cu
         return cu
+
+    def add_custom_connectivity_update(self, cu_name, group_name, syn_group,
+                                       custom_conn_update_model, params=None, vars=None,
+                                       pre_vars=None, post_vars=None, var_refs=None,
+                                       pre_var_refs=None, post_var_refs=None, egp_refs=None):
+        """Add an update of ``syn_group``'s SPARSE connectivity, run by
+        ``custom_update(group_name)`` (with the custom updates of that group).
+
+        ``row_update_code`` runs once per presynaptic neuron: it may loop
+        over the row with ``for_each_synapse { ... }`` (``id_post``,
+        ``id_syn``, per-synapse variables and references), call
+        ``remove_synapse()`` in it, and ``add_synapse(id_post, values...)``
+        outside it (one value per variable of ``vars`` and then per
+        reference of ``var_refs``, in declaration order).  Every other
+        per-synapse array of the population (its variables, per-synapse
+        variables of custom updates on it, of other connectivity updates)
+        moves with its synapse; an added synapse's unreferenced ones start
+        at 0.  ``var_refs`` may also point at a second SPARSE population
+        with the same source and target: its connectivity must equal this
+        one's when the update runs, and is changed identically.
+        ``syn_group`` may be the population or its name."""
+        self._check_not_built("adding a custom connectivity update")
+        self._check_name(cu_name, "custom connectivity update")
+        from .names import check_name
+        check_name(group_name, "custom update group", f"custom connectivity update '{cu_name}'")
+        # GeNN has no built-in custom connectivity update models
+        model = custom_conn_update_model
+        if not isinstance(model, CustomConnectivityUpdateModel):
+            raise ModelError(f"custom connectivity update '{cu_name}': expected a model from "
+                             "create_custom_connectivity_update_model(...), got "
+                             f"{model!r}")
+        if isinstance(syn_group, str):
+            if syn_group not in self.synapse_populations:
+                raise ModelError(f"custom connectivity update '{cu_name}': model "
+                                 f"'{self.model_name}' has no synapse population {syn_group!r}")
+            syn_group = self.synapse_populations[syn_group]
+        ccu = CustomConnectivityUpdate(self, cu_name, group_name, syn_group, model,
+                                       params or {}, vars or {}, pre_vars or {},
+                                       post_vars or {}, var_refs or {}, pre_var_refs or {},
+                                       post_var_refs or {}, egp_refs)
+        self.custom_connectivity_updates[cu_name] = ccu
+        return ccu
+
+    def _custom_update_group_names(self):
+        """Names of the groups run by custom_update(): of custom updates and
+        of custom connectivity updates."""
+        return sorted({cu.group_name for cu in self.custom_updates.values()}
+                      | {c.group_name for c in self.custom_connectivity_updates.values()})
 
     def _population(self, pop, context):
         if isinstance(pop, NeuronGroup) and pop.genn_model is self:
@@ -357,11 +417,12 @@ class GeNNModel:
         _check_num_threads(self.num_threads)
         self._validate_builtin_params()
         for sg in self.synapse_populations.values():
-            if isinstance(sg.axonal_delay_steps, (bool, np.bool_)) or \
-                    not isinstance(sg.axonal_delay_steps, (int, np.integer)) or \
-                    sg.axonal_delay_steps < 0:
-                raise ModelError(f"synapse population '{sg.name}': axonal_delay_steps must be "
-                                 f"a non-negative integer, got {sg.axonal_delay_steps!r}")
+            for attr in ("axonal_delay_steps", "back_prop_delay_steps"):
+                value = getattr(sg, attr)
+                if isinstance(value, (bool, np.bool_)) or \
+                        not isinstance(value, (int, np.integer)) or value < 0:
+                    raise ModelError(f"synapse population '{sg.name}': {attr} must be "
+                                     f"a non-negative integer, got {value!r}")
             if isinstance(sg.max_dendritic_delay_timesteps, (bool, np.bool_)) or \
                     not isinstance(sg.max_dendritic_delay_timesteps, (int, np.integer)) or \
                     sg.max_dendritic_delay_timesteps < 1:
@@ -369,6 +430,14 @@ class GeNNModel:
                                  "max_dendritic_delay_timesteps must be an integer >= 1")
             if sg.is_sparse:
                 self._sizes[(sg.name, "stride")] = self._sparse_stride(sg)
+            elif sg.matrix_type.connectivity == Conn.BITMASK:
+                if sg._user_connectivity is not None:
+                    from .runtime import check_user_connectivity
+                    check_user_connectivity(sg)
+                elif sg.connectivity_initialiser is None:
+                    raise ModelError(f"synapse population '{sg.name}' is BITMASK: give "
+                                     "init_sparse_connectivity(...) or call "
+                                     "set_sparse_connections() before build()")
 
     def _validate_builtin_params(self):
         """Built-in models and snippets: the constraints of builtins/constraints.py."""
@@ -403,7 +472,7 @@ class GeNNModel:
         for sg in self.synapse_populations.values():
             npre, npost = sg.src.num_neurons, sg.trg.num_neurons
             conn = sg.matrix_type.connectivity
-            if conn in (Conn.DENSE, Conn.PROCEDURAL) and npre * npost > limit:
+            if conn in (Conn.DENSE, Conn.PROCEDURAL, Conn.BITMASK) and npre * npost > limit:
                 raise ModelError(f"synapse population '{sg.name}': {npre} x {npost} = "
                                  f"{npre * npost} synapses overflow 32-bit indices "
                                  f"({limit}); use SPARSE connectivity or smaller populations")
@@ -427,6 +496,21 @@ class GeNNModel:
                                  f"overflow 32-bit indices ({limit})")
 
     def _sparse_stride(self, sg):
+        mc = sg.max_connections
+        if mc is not None:
+            if isinstance(mc, (bool, np.bool_)) or not isinstance(mc, (int, np.integer)) \
+                    or mc < 1:
+                raise ModelError(f"synapse population '{sg.name}': max_connections must be "
+                                 f"a positive integer or None, got {mc!r}")
+            if sg._user_connectivity is not None:
+                from .runtime import check_user_connectivity
+                check_user_connectivity(sg)
+                counts = np.bincount(sg._user_connectivity[0], minlength=sg.src.num_neurons)
+                if int(counts.max(initial=0)) > mc:
+                    raise ModelError(f"synapse population '{sg.name}': a row given to "
+                                     f"set_sparse_connections has {int(counts.max())} "
+                                     f"synapses, more than max_connections = {mc}")
+            return int(mc)
         if sg._user_connectivity is not None:
             from .runtime import check_user_connectivity
             check_user_connectivity(sg)
@@ -791,6 +875,8 @@ class GeNNModel:
             for field in ("rowLength", "ind"):
                 if (sg.name, field) in self._runtime.arrays:
                     getattr(self._runtime, direction)((sg.name, field))
+            if direction == "push":
+                self._runtime.update_column_views(sg)
 
     def _rebind(self, view):
         with self._lock:

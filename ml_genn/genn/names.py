@@ -62,10 +62,12 @@ KEYWORDS = C_KEYWORDS | CXX_KEYWORDS
 CODE_VALUE_NAMES = frozenset("""
 t dt id id_pre id_post id_syn id_kernel id_diag id_thread id_post_begin batch num_batch
 num_neurons num_pre num_post num_threads Isyn inSyn st st_pre st_post value
+row_length row_stride
+prev_st set prev_set prev_st_pre set_pre prev_set_pre prev_st_post set_post prev_set_post
 """.split())
 CODE_FUNCTION_NAMES = frozenset("""
 addToPost addToPre addToPostDelay addToInSyn addToInSynDelay injectCurrent addSynapse
-for_each_synapse printf assert min max abs
+for_each_synapse add_synapse remove_synapse printf assert min max abs
 gennrand gennrand_uniform gennrand_normal gennrand_exponential gennrand_log_normal
 gennrand_gamma gennrand_binomial
 cos sin tan acos asin atan cosh sinh tanh acosh asinh atanh exp expm1 exp2 log log1p
@@ -85,7 +87,7 @@ INFINITY NAN main omp_get_thread_num omp_get_max_threads
 #: Array fields the engine creates per group (keys ``(group, field)``).
 INTERNAL_FIELDS = frozenset("""
 spkCnt spk dyn psm_dyn recSpk recSpkEvnt st inSyn evntCnt evnt outPre denDelay
-rowLength ind timers
+rowLength ind timers postEvntCnt postEvnt colStart remap gp
 """.split())
 
 #: Standard macros of C/C++ headers (the generated prelude includes some of
@@ -165,7 +167,8 @@ def valid_identifier(name, declared=False):
 _PARAM_MAY_SHADOW = CODE_FUNCTION_NAMES - {"printf", "assert", "addToPost", "addToPre",
                                            "addToPostDelay", "addToInSyn",
                                            "addToInSynDelay", "injectCurrent",
-                                           "addSynapse", "for_each_synapse"}
+                                           "addSynapse", "for_each_synapse",
+                                           "add_synapse", "remove_synapse"}
 
 
 def check_name(name, kind, owner=None, declared=False, allow_function_names=False,

@@ -17,6 +17,7 @@ import numpy as np
 from .errors import ModelError, RuntimeStateError
 from .groups import constant_value, is_constant
 from .snippets import VarInit
+from .types import SynapseMatrixConnectivity
 from .layout import c_ident, recording_words
 
 
@@ -186,7 +187,7 @@ class Runtime:
         self.model = model
         self.arrays = {}
         self.specs = {}
-        self.custom_update_groups = {cu.group_name for cu in model.custom_updates.values()}
+        self.custom_update_groups = set(model._custom_update_group_names())
         self._open()
         # initialisation (values of sparse variables) reads arrays through the model
         model._runtime = self
@@ -267,7 +268,7 @@ class Runtime:
                     _assign_array(g, var, arr)
         build_connectivity = np.zeros(max(len(model.synapse_populations), 1), dtype=np.uint8)
         for i, sg in enumerate(model.synapse_populations.values()):
-            if sg.is_sparse:
+            if sg.is_sparse or sg.matrix_type.connectivity == SynapseMatrixConnectivity.BITMASK:
                 if sg._user_connectivity is not None:
                     self.upload_sparse(sg)
                 else:
@@ -290,6 +291,38 @@ class Runtime:
             var.values = _expand_sparse_values(g, var)
             self.push_array(var._array)
         self._note_row_order()
+        self.update_column_views()
+
+    def update_column_views(self, sg=None):
+        """The column view of SPARSE rows that postsynaptic learning walks
+        (``colStart``/``remap``, see the backends): for each postsynaptic
+        neuron j, the synapse indices onto j, in row-major order, are
+        ``remap[colStart[j] .. colStart[j + 1] - 1]``.  Rebuilt from the rows
+        on the host whenever the connectivity changes (load, upload_sparse,
+        push_connectivity_to_device; call it after anything else that
+        changes ``rowLength``/``ind``); ``sg``: one group, else all."""
+        groups = [sg] if sg is not None else list(self.model.synapse_populations.values())
+        for g in groups:
+            if (g.name, "colStart") not in self.arrays:
+                continue
+            self.pull((g.name, "rowLength"))
+            self.pull((g.name, "ind"))
+            row_len = self.arrays[(g.name, "rowLength")].astype(np.int64)
+            ind = self.arrays[(g.name, "ind")]
+            stride = self.model._sizes[(g.name, "stride")]
+            starts = np.repeat(np.arange(row_len.size, dtype=np.int64) * stride, row_len)
+            syn = starts + (np.arange(row_len.sum()) -
+                            np.repeat(np.cumsum(row_len) - row_len, row_len))
+            post = ind[syn].astype(np.int64)
+            order = np.argsort(post, kind="stable")
+            col_start = self.arrays[(g.name, "colStart")]
+            col_start[0] = 0
+            np.cumsum(np.bincount(post, minlength=g.trg.num_neurons), out=col_start[1:])
+            remap = self.arrays[(g.name, "remap")]
+            remap[:syn.size] = syn[order]
+            remap[syn.size:] = 0
+            self.push((g.name, "colStart"))
+            self.push((g.name, "remap"))
 
     def _note_row_order(self):
         """SPARSE groups whose steps may be shared among threads (by
@@ -354,14 +387,37 @@ class Runtime:
         if not isinstance(group_name, str) or group_name not in self.custom_update_groups:
             raise ModelError(f"no custom update group {group_name!r}; groups: "
                              f"{', '.join(sorted(self.custom_update_groups)) or 'none'}")
-        check_before_run(self.model, ("custom update",))
+        check_before_run(self.model, ("custom update", "custom connectivity update"))
+        ccus = [c for c in self.model.custom_connectivity_updates.values()
+                if c.group_name == group_name]
+        for c in ccus:
+            calls = self.arrays.get((c.name, "_calls"))
+            if calls is not None:      # a new random stream for every call
+                calls[0] += 1
+                self.push((c.name, "_calls"))
         code = self._native_custom_update(group_name)
+        if ccus:
+            self._connectivity_changed(ccus)
         if code:
             raise native_error(self.model, code, f"custom_update('{group_name}')")
 
+    def _connectivity_changed(self, ccus):
+        """After custom connectivity updates: what is derived from the rows
+        (sorted-row flags of shared steps, column views) is worked out again."""
+        self._note_row_order()
+        update = getattr(self, "update_column_views", None)
+        if update is None:
+            return
+        changed = {}
+        for c in ccus:
+            for g in [c.synapse_group] + [c._synapses_of(r.group) for r in c.var_refs.values()]:
+                changed[g.name] = g
+        for g in changed.values():
+            update(g)
+
     def reset_spike_queues(self):
         for key, arr in self.arrays.items():
-            if key[1] in ("spkCnt", "evntCnt", "denDelay"):
+            if key[1] in ("spkCnt", "evntCnt", "postEvntCnt", "denDelay"):
                 arr[:] = 0
                 self.push(key)
 
@@ -380,9 +436,18 @@ class Runtime:
         self._bind(spec, arr)
 
     def upload_sparse(self, sg):
-        """Connectivity given with set_sparse_connections into the padded rows."""
+        """Connectivity given with set_sparse_connections into the padded rows
+        (BITMASK: into the bits)."""
         check_user_connectivity(sg)
         pre, post, _ = sg._user_connectivity
+        if sg.matrix_type.connectivity == SynapseMatrixConnectivity.BITMASK:
+            bits = pre.astype(np.uint64) * np.uint64(sg.trg.num_neurons) + post
+            words = self.arrays[(sg.name, "gp")]
+            words[:] = 0
+            np.bitwise_or.at(words, (bits >> np.uint64(5)).astype(np.int64),
+                             (np.uint32(1) << (bits & np.uint64(31)).astype(np.uint32)))
+            self.push((sg.name, "gp"))
+            return
         stride = self.model._sizes[(sg.name, "stride")]
         counts = np.bincount(pre, minlength=sg.src.num_neurons)
         if counts.max(initial=0) > stride:
@@ -398,6 +463,7 @@ class Runtime:
         self.push((sg.name, "rowLength"))
         self.push((sg.name, "ind"))
         self._note_row_order()
+        self.update_column_views(sg)
 
     def decode_spikes(self, ng, field="recSpk"):
         """Decode a recording bitfield into per-batch (times, ids)."""
@@ -517,7 +583,8 @@ def _seed(model):
 
 def _groups(model):
     return (list(model.neuron_populations.values()) + list(model.synapse_populations.values())
-            + list(model.current_sources.values()) + list(model.custom_updates.values()))
+            + list(model.current_sources.values()) + list(model.custom_updates.values())
+            + list(model.custom_connectivity_updates.values()))
 
 
 def _all_vars(model):

@@ -128,6 +128,8 @@ _DECLARED_KINDS = {
     "post_neuron_var_refs": "postsynaptic neuron variable reference",
     "psm_var_refs": "postsynaptic model variable reference",
     "var_refs": "variable reference",
+    "pre_var_refs": "presynaptic variable reference",
+    "post_var_refs": "postsynaptic variable reference",
     "extra_global_param_refs": "extra global parameter reference"}
 
 
@@ -340,6 +342,61 @@ class CustomUpdateModel(Snippet):
         return d
 
 
+class CustomConnectivityUpdateModel(Snippet):
+    """Changes SPARSE connectivity: ``row_update_code`` runs once per
+    presynaptic neuron (``id_pre``) with ``for_each_synapse { ... }``,
+    ``add_synapse(id_post, values...)`` and ``remove_synapse()``;
+    ``host_update_code`` runs once before the rows (see
+    :class:`~ml_genn.genn.groups.CustomConnectivityUpdate`)."""
+    kind = "custom connectivity update model"
+    code_fields = ("row_update_code", "host_update_code")
+
+    def __init__(self, class_name, params=None, vars=None, pre_vars=None, post_vars=None,
+                 derived_params=None, var_refs=None, pre_var_refs=None, post_var_refs=None,
+                 row_update_code=None, host_update_code=None, extra_global_params=None,
+                 extra_global_param_refs=None):
+        super().__init__(class_name, params, derived_params, extra_global_params)
+        self.vars = _vars(vars)
+        self.pre_vars = _vars(pre_vars)
+        self.post_vars = _vars(post_vars)
+        self.var_refs = _refs(var_refs)
+        self.pre_var_refs = _refs(pre_var_refs)
+        self.post_var_refs = _refs(post_var_refs)
+        self.extra_global_param_refs = [EGP(e[0], _check_type("extra global parameter "
+                                                              "reference", e[0], e[1],
+                                                              pointer_ok=True)) for e in
+                                        (extra_global_param_refs or [])]
+        self.row_update_code = row_update_code or ""
+        self.host_update_code = host_update_code or ""
+        self._check_unique()
+
+    def get_vars(self):
+        return list(self.vars)
+
+    def get_pre_vars(self):
+        return list(self.pre_vars)
+
+    def get_post_vars(self):
+        return list(self.post_vars)
+
+    def get_var_refs(self):
+        return list(self.var_refs)
+
+    def get_pre_var_refs(self):
+        return list(self.pre_var_refs)
+
+    def get_post_var_refs(self):
+        return list(self.post_var_refs)
+
+    def _declared(self):
+        d = super()._declared()
+        d.update(vars=self.vars, pre_vars=self.pre_vars, post_vars=self.post_vars,
+                 var_refs=self.var_refs, pre_var_refs=self.pre_var_refs,
+                 post_var_refs=self.post_var_refs,
+                 extra_global_param_refs=self.extra_global_param_refs)
+        return d
+
+
 class InitVarSnippet(Snippet):
     kind = "variable initialisation snippet"
     code_fields = ("var_init_code",)
@@ -443,6 +500,13 @@ def create_current_source_model(class_name, **kwargs):
 def create_custom_update_model(class_name, **kwargs):
     """Describe a custom update (element-wise, or a batch/neuron reduction)."""
     return _create(CustomUpdateModel, class_name, kwargs)
+
+
+def create_custom_connectivity_update_model(class_name, **kwargs):
+    """Describe a custom connectivity update (``row_update_code``,
+    ``host_update_code``) for SPARSE synapse populations."""
+    return _create(CustomConnectivityUpdateModel, class_name, kwargs,
+                   {"pre_var_name_types": "pre_vars", "post_var_name_types": "post_vars"})
 
 
 def create_var_init_snippet(class_name, **kwargs):

@@ -111,6 +111,8 @@ ERROR_EGP_INDEX = 8      # extra global parameter read or written outside its si
 ERROR_SYNAPSE_INDEX = 16  # addSynapse(...) with a target or kernel index out of range
 ERROR_DELAY = 32         # addToPostDelay(...) with a delay beyond the delay ring
 ERROR_INDEX_RANGE = 64   # index_constraints broken: run() refused to step
+ERROR_ADD_SYNAPSE = 128  # add_synapse(...) on a full row (custom connectivity update)
+ERROR_CONNECTIVITY_MISMATCH = 256  # populations updated together hold different rows
 ERROR_MESSAGES = {
     ERROR_ROW: "sparse connectivity produced a row longer than its calc_max_row_len_func "
                "bound (raise the bound)",
@@ -123,6 +125,13 @@ ERROR_MESSAGES = {
                          "outside the target population or kernel (the synapse was dropped)",
     ERROR_INDEX_RANGE: "an index range (index_constraints) lies outside its extra global "
                        "parameter; no step was run",
+    ERROR_ADD_SYNAPSE: "add_synapse(...) in a custom connectivity update was called on a "
+                       "row already as long as its padded length (the synapse was not "
+                       "added; set max_connections on the synapse population before "
+                       "build() to leave room)",
+    ERROR_CONNECTIVITY_MISMATCH: "a custom connectivity update references a second synapse "
+                                 "population whose connectivity differs from the updated "
+                                 "one's (those rows were left unchanged)",
     ERROR_DELAY: "addToPostDelay(...) was called with a delay outside 0 .. "
                  "max_dendritic_delay_timesteps - 1 (the input was dropped; raise "
                  "max_dendritic_delay_timesteps above the largest delay)",
@@ -145,6 +154,14 @@ def expand_multiline(lines):
         out.append(first)
         out += [pad + r for r in rest]
     return out
+
+
+#: spike times in code strings and their arrays (per neuron population, one
+#: copy per delay slot, initialised to the lowest time)
+SPIKE_TIMES = (("st", "st"), ("prev_st", "prevST"), ("set", "seT"), ("prev_set", "prevSET"))
+SPIKE_TIME_WHAT = {"st": "time of the last spike", "prev_st": "time of the spike before",
+                   "set": "time of the last spike-like event",
+                   "prev_set": "time of the spike-like event before"}
 
 
 class SpikeQueue(NamedTuple):
@@ -189,6 +206,8 @@ class Backend:
     - ``add_to_post(part, value)``, ``add_to(target, value)``: accumulation.
     - ``synapse_functions``, ``init_functions``, ``custom_update_functions``,
       ``custom_update_loops``: how the parts become functions.
+    - ``custom_connectivity_grid(name, n)``: a custom connectivity update
+      part ``name`` runs ``n`` independent iterations of ``element_loops``.
     """
     name = "base"
     rng_state_ref = "&_rng"
@@ -365,6 +384,8 @@ class Backend:
                 size = (cu.size if dims & VarAccessDim.ELEMENT else 1) * \
                     (self.B if dims & VarAccessDim.BATCH else 1)
                 self.add_array(cu.name, v.name, v.type, size, origin=f"variable '{v.name}'")
+        for ccu in m.custom_connectivity_updates.values():
+            self._ccu_arrays(ccu)
 
 
     def _members(self):
@@ -408,6 +429,9 @@ class Backend:
         ])
         return w.result()
 
+    def custom_connectivity_grid(self, name, n):
+        """Launch size of a custom connectivity update part (CPU: loops)."""
+
     def atomic_or(self, target, value):
         """``target |= value`` done atomically (error bits from any thread)."""
         raise NotImplementedError
@@ -443,10 +467,62 @@ class Backend:
             self.add_array(ng.name, "recSpk", "uint32_t", 0)   # sized at load
         if getattr(ng, "spike_event_recording_enabled", False):
             self.add_array(ng.name, "recSpkEvnt", "uint32_t", 0)
-        if ("st" in self._names_in(ng.snippet)
-                or any("st_pre" in self._names_in(sg.snippet) for sg in ng.out_syn)
-                or any("st_post" in self._names_in(sg.snippet) for sg in ng.in_syn)):
-            self.add_array(ng.name, "st", "timepoint", self.B * n, fill="-max")
+        for field in self._spike_time_fields(ng):
+            # one copy per delay slot: a delayed synapse reads the slot of the
+            # spike it propagates
+            self.add_array(ng.name, field, "timepoint", self.B * slots * n, fill="-max")
+        for name in self._delayed_neuron_vars(ng):
+            # values of past steps, per delay slot, read by delayed synapses
+            self.add_array(ng.name, f"delayQueue.{name}", ng.vars[name].type,
+                           self.B * slots * n)
+
+    def _spike_time_fields(self, ng):
+        """Spike-time arrays (``st``, ``prevST``, ``seT``, ``prevSET``) some
+        code reads: the neuron's own code as st/prev_st/set/prev_set, weight
+        update code of outgoing synapse populations with a ``_pre`` suffix and
+        of incoming ones with ``_post``."""
+        names = set(self._names_in(ng.snippet))
+        for role, groups in (("pre", ng.out_syn), ("post", ng.in_syn)):
+            for sg in groups:
+                names |= {k[:-len(role) - 1] for k in self._names_in(sg.snippet)
+                          if k.endswith("_" + role)}
+        fields = []
+        for code_name, field, base in (("st", "st", None), ("prev_st", "prevST", "st"),
+                                       ("set", "seT", None), ("prev_set", "prevSET", "set")):
+            # prev_* is updated from *: both are kept when either is read
+            if code_name in names or (base is None and "prev_" + code_name in names):
+                fields.append(field)
+        return fields
+
+    def _delayed_neuron_vars(self, ng):
+        """Variables of ``ng`` that a delayed synapse population reads
+        through a neuron variable reference (pre with an axonal delay, post
+        with a back-propagation delay): they get per-slot copies."""
+        out = []
+        for role, groups in (("pre", ng.out_syn), ("post", ng.in_syn)):
+            for sg in groups:
+                if not self._role_delay(sg, role):
+                    continue
+                decls = getattr(sg.snippet, f"{role}_neuron_var_refs")
+                values = getattr(sg.wu_initialiser, f"{role}_var_refs")
+                for r in decls:
+                    target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
+                    if writable(ng.vars[target].access) and target not in out:
+                        out.append(target)
+        return out
+
+    @staticmethod
+    def _role_delay(sg, role):
+        """Steps a spike of the pre (post) neuron takes to reach ``sg``'s
+        synaptic code: the axonal (back-propagation) delay."""
+        return int(getattr(sg, "axonal_delay_steps" if role == "pre"
+                           else "back_prop_delay_steps", 0) or 0)
+
+    @staticmethod
+    def _role_slot(role):
+        """The local (set by the synapse update's prologue) holding the delay
+        slot synaptic code reads pre (post) neuron state from."""
+        return "_readSlot" if role == "pre" else "_postReadSlot"
 
     def _synapse_arrays(self, sg):
         conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
@@ -456,6 +532,10 @@ class Backend:
             slots = sg.src.num_delay_slots
             self.add_array(sg.name, "evntCnt", "uint32_t", self.B * slots)
             self.add_array(sg.name, "evnt", "uint32_t", self.B * slots * npre)
+        if sg.snippet.post_event_threshold_condition_code.strip():
+            slots = sg.trg.num_delay_slots
+            self.add_array(sg.name, "postEvntCnt", "uint32_t", self.B * slots)
+            self.add_array(sg.name, "postEvnt", "uint32_t", self.B * slots * npost)
         if "addToPre" in self._names_in(sg.snippet):
             self.add_array(sg.name, "outPre", "scalar", self.B * npre)
         if sg.max_dendritic_delay_timesteps > 1:
@@ -467,6 +547,13 @@ class Backend:
             self._var_array(sg, v, npre, "pre_")
         for v in sg.post_vars.values():
             self._var_array(sg, v, npost, "post_")
+        for role, ng, own in (("pre", sg.src, sg.pre_vars), ("post", sg.trg, sg.post_vars)):
+            if self._role_delay(sg, role):
+                for v in own.values():
+                    if writable(v.access):
+                        # values of past steps, read by the delayed synaptic code
+                        self.add_array(sg.name, f"delayQueue.{role}_{v.name}", v.type,
+                                       self.B * ng.num_delay_slots * ng.num_neurons)
         if sg.dynamic_params:
             self.add_array(sg.name, "dyn", "scalar", len(sg.dynamic_params))
         if sg.psm_dynamic_params:
@@ -476,6 +563,17 @@ class Backend:
             self.add_array(sg.name, "rowLength", "uint32_t", npre)
             self.add_array(sg.name, "ind", "uint32_t", npre * stride)
             count = npre * stride
+            if sg.snippet.post_spike_syn_code.strip() or sg.snippet.post_event_syn_code.strip():
+                # column view of the rows for postsynaptic learning (built by the
+                # runtime whenever the connectivity changes): the synapses onto
+                # post neuron j are remap[colStart[j] .. colStart[j + 1] - 1], in
+                # row-major order
+                self.add_array(sg.name, "colStart", "uint32_t", npost + 1)
+                self.add_array(sg.name, "remap", "uint32_t", npre * stride)
+        elif conn == Conn.BITMASK:
+            # one bit per (pre, post) pair, bit id_pre * num_post + id_post
+            self.add_array(sg.name, "gp", "uint32_t", (npre * npost + 31) // 32)
+            count = None
         elif conn == Conn.DENSE:
             count = npre * npost
         else:
@@ -525,9 +623,12 @@ class Backend:
             env.define(r.name, Value(target, writable=writable(r.access),
                                      ctype=ng.vars[target].type,
                                      description=f"{role}synaptic neuron variable reference"))
-        if st := self.layout.get(ng.name, "st"):
-            env.define(f"st_{role}", Value(f"_p_{st.c_name}[id]", ctype="timepoint",
-                                           description=f"{role}synaptic spike time"))
+        for code_name, field in SPIKE_TIMES:
+            if spec := self.layout.get(ng.name, field):
+                # this step's slot (set up by the neuron update)
+                env.define(f"{code_name}_{role}", Value(
+                    f"_p_{spec.c_name}[id]", ctype="timepoint",
+                    description=f"{role}synaptic {SPIKE_TIME_WHAT[code_name]}"))
         return env, ref_names
 
     def _neuron_ref_target(self, sg, ng, name, value):
@@ -617,29 +718,48 @@ class Backend:
                 ("post", sg.trg, sg.post_vars, wu.post_neuron_var_refs,
                  sg.wu_initialiser.post_var_refs)):
             idx = f"id_{role}"
+            n = ng.num_neurons
+            # a delayed synapse reads this neuron's state in the slot of the
+            # spike it processes (set in the prologue)
+            delayed = f"[(batch * {ng.num_delay_slots}u + {self._role_slot(role)}) * {n}u + {idx}]"
             for v in own.values():
+                queue = self.layout.get(sg.name, f"delayQueue.{role}_{v.name}")
+                if queue is not None:
+                    env.define(v.name, Value(f"{queue.c_name}{delayed}", ctype=v.type,
+                                             description=f"{role}synaptic variable (delayed)",
+                                             read_only_hint="Delayed synapses read the value "
+                                                            "of the spike's time step."))
+                    continue
                 spec = self._spec(sg.name, f"{role}_{v.name}")
                 env.define(v.name, Value(
-                    f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
+                    f"{spec.c_name}[{self._batched_index(v, n, idx)}]",
                     writable=writable(v.access), ctype=v.type, description=f"{role}synaptic variable"))
             for r in decls:
                 target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
                 v = ng.vars[target]
+                queue = self.layout.get(ng.name, f"delayQueue.{target}")
+                if queue is not None and self._role_delay(sg, role):
+                    env.define(r.name, Value(
+                        f"{queue.c_name}{delayed}", ctype=v.type,
+                        description=f"{role}synaptic neuron variable reference (delayed)",
+                        read_only_hint="Delayed synapses read the value of the spike's "
+                                       "time step."))
+                    continue
                 spec = self._spec(ng.name, target)
                 env.define(r.name, Value(
-                    f"{spec.c_name}[{self._batched_index(v, ng.num_neurons, idx)}]",
+                    f"{spec.c_name}[{self._batched_index(v, n, idx)}]",
                     writable=writable(r.access), ctype=v.type,
                     description=f"{role}synaptic neuron variable reference"))
-            st = self.layout.get(ng.name, "st")
-            if st is not None:
-                # as in GeNN: the time the spike arrives here, spike time +
-                # (axonal or back-propagation delay + 1) * dt
-                delay = getattr(sg, "axonal_delay_steps" if role == "pre"
-                                else "back_prop_delay_steps", 0) or 0
-                shift = c_literal((delay + 1) * self.model.dt, "timepoint", self.precision)
-                env.define(f"st_{role}", Value(
-                    f"({st.c_name}[batch * {ng.num_neurons}u + {idx}] + {shift})",
-                    ctype="timepoint", description=f"{role}synaptic spike time (arrival)"))
+            # as in GeNN: the time the spike arrives here, stored time +
+            # (axonal or back-propagation delay + 1) * dt
+            shift = c_literal((self._role_delay(sg, role) + 1) * self.model.dt, "timepoint",
+                              self.precision)
+            for code_name, field in SPIKE_TIMES:
+                spec = self.layout.get(ng.name, field)
+                if spec is not None:
+                    env.define(f"{code_name}_{role}", Value(
+                        f"({spec.c_name}{delayed} + {shift})", ctype="timepoint",
+                        description=f"{role}synaptic {SPIKE_TIME_WHAT[code_name]} (arrival)"))
         env.define("addToPost", Function(lambda a: self.add_to_post(part, a[0]), 1, 1,
                                          "function", statement=True, returns="void"))
         if (sg.name, "outPre") in self.layout:

@@ -9,7 +9,8 @@ import os
 from contextlib import ExitStack, contextmanager
 
 from ..model import MAX_THREADS
-from ..generators import CustomUpdate, Initialisation, NeuronUpdate, SynapseUpdate
+from ..generators import (CustomConnectivityUpdate, CustomUpdate, Initialisation,
+                          NeuronUpdate, SynapseUpdate)
 from ..names import comment
 from ..layout import c_ident, recording_words
 from ..snippets import VarInit
@@ -26,7 +27,8 @@ MAX_SHARES = MAX_THREADS      # a batch element is shared among at most this man
 SPLIT_MIN_WORK = 1_000_000
 
 
-class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Backend):
+class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
+                 CustomConnectivityUpdate, Backend):
     name = "cpu"
 
     def maths_function(self, name):
@@ -50,7 +52,7 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
             body += self._gather(ng)
         body += self._step_and_run()
         body += self._init()
-        for group_name in sorted({cu.group_name for cu in m.custom_updates.values()}):
+        for group_name in sorted(set(m._custom_update_group_names())):
             body += self._custom_update_group(group_name)
 
         w = CodeWriter().lines(self._prelude())
@@ -78,7 +80,8 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
         m = self.model
         snippets = {}
         groups = (list(m.neuron_populations.values()) + list(m.synapse_populations.values())
-                  + list(m.current_sources.values()) + list(m.custom_updates.values()))
+                  + list(m.current_sources.values()) + list(m.custom_updates.values())
+                  + list(m.custom_connectivity_updates.values()))
         for g in groups:
             found = [g.snippet]
             for attr in ("ps_initialiser", "connectivity_initialiser"):
@@ -191,7 +194,7 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
         w.line("}")
         w.line('extern "C" void mg_init(void* m, const uint8_t* build_connectivity) { '
                "((mg_model*)m)->mg_init(build_connectivity); }")
-        for group_name in sorted({cu.group_name for cu in self.model.custom_updates.values()}):
+        for group_name in sorted(set(self.model._custom_update_group_names())):
             f = f"mg_custom_update_{c_ident(group_name)}"
             w.line(f'extern "C" void {f}(void* m, uint64_t timestep) {{ '
                    f"((mg_model*)m)->{f}(timestep); }}")
@@ -321,7 +324,7 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
         wu = sg.snippet
         conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
         if (wu.post_spike_syn_code.strip() or wu.synapse_dynamics_code.strip()
-                or conn not in (Conn.DENSE, Conn.SPARSE) or weight != Weight.INDIVIDUAL
+                or wu.post_event_syn_code.strip() or conn not in (Conn.DENSE, Conn.SPARSE) or weight != Weight.INDIVIDUAL
                 or (sg.name, "outPre") in self.layout):
             return False
         written = set()
@@ -374,14 +377,38 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Back
             cw.lines(diagonal)
         return cw.result()
 
+    def bitmask_propagation(self, sg, count, spikes, code):
+        cw = CodeWriter()
+        with cw.block(f"for (uint32_t _i = 0; _i < {count}; _i++)"):
+            cw.line(f"const unsigned int id_pre = {spikes}[_i];")
+            with cw.block("for (unsigned int id_post = mg_lo; id_post < mg_hi; id_post++)"):
+                with cw.block(f"if ({self._bitmask_bit(sg, 'id_pre', 'id_post')})"):
+                    cw.lines(code)
+        return cw.result()
+
     def post_learning_loops(self, sg, count, post_spike, code):
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        conn = sg.matrix_type.connectivity
         cw = CodeWriter()
         with cw.block(f"for (uint32_t _j = 0; _j < {count}; _j++)"):
             cw.line(f"const unsigned int id_post = {post_spike};")
-            with cw.block(f"for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++)"):
-                cw.line(f"const unsigned int id_syn = id_pre * {npost}u + id_post;")
-                cw.lines(code)
+            if conn == Conn.SPARSE:
+                # the column of id_post: its synapses in row-major order
+                stride = self.model._sizes[(sg.name, "stride")]
+                col, remap = (self._array_name(sg.name, "colStart"),
+                              self._array_name(sg.name, "remap"))
+                with cw.block(f"for (unsigned int _k = {col}[id_post]; _k < {col}[id_post + 1u]; "
+                              "_k++)"):
+                    cw.line(f"const unsigned int id_syn = {remap}[_k];")
+                    cw.line(f"const unsigned int id_pre = id_syn / {stride}u;")
+                    cw.lines(code)
+            else:
+                with cw.block(f"for (unsigned int id_pre = 0; id_pre < {npre}u; id_pre++)"):
+                    if conn == Conn.BITMASK:
+                        cw.line(f"if (!{self._bitmask_bit(sg, 'id_pre', 'id_post')}) continue;")
+                    else:
+                        cw.line(f"const unsigned int id_syn = id_pre * {npost}u + id_post;")
+                    cw.lines(code)
         return cw.result()
 
     def synapse_dynamics_loops(self, sg, conn, code):

@@ -12,10 +12,11 @@ y axis):
   spike lists equal the C++ backend's;
 - presynaptic propagation: DENSE a thread per postsynaptic neuron looping
   over the spikes and accumulating in a register (the same additions in the
-  same order as on the CPU); SPARSE a thread per row position (post-span) or
+  same order as on the CPU), BITMASK likewise testing a bit per spike; SPARSE a thread per row position (post-span) or
   per spike (pre-span, long rows); PROCEDURAL a thread per spike; TOEPLITZ a
   thread per diagonal; these accumulate with ``atomicAdd``;
-- postsynaptic learning: a thread per presynaptic neuron; synapse dynamics:
+- postsynaptic learning (spikes and spike-like events): a thread per
+  presynaptic neuron (SPARSE: per position in the column view); synapse dynamics:
   a thread per synapse;
 - initialisation and custom updates: a thread per element; reductions over
   the batch loop in the thread, reductions over elements use one block per
@@ -28,7 +29,8 @@ grid and when it runs, for the runtime.
 import os
 from contextlib import contextmanager
 
-from ..generators import CustomUpdate, Initialisation, NeuronUpdate, SynapseUpdate
+from ..generators import (CustomConnectivityUpdate, CustomUpdate, Initialisation,
+                          NeuronUpdate, SynapseUpdate)
 from ..layout import c_ident, recording_words
 from ..names import comment
 from ..types import SynapseMatrixConnectivity as Conn
@@ -114,7 +116,8 @@ def _scoped(lines):
     return w.result()
 
 
-class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Backend):
+class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
+                 CustomConnectivityUpdate, Backend):
     name = "cuda"
     traits = "mg_traits"
 
@@ -147,7 +150,7 @@ class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Bac
             body += self._compactions
         init = self._init()
         body += init
-        for group_name in sorted({cu.group_name for cu in m.custom_updates.values()}):
+        for group_name in sorted(set(m._custom_update_group_names())):
             body += self._custom_update_group(group_name)
         self.kernels = self._init_kernels + step_syn + step_neuron + [
             ("mg_k_advance", 1, 1, "step", None)] + self._custom_kernels
@@ -335,8 +338,23 @@ class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Bac
             cw.line("_out[id_post] = _lout;")
         return _scoped(cw.result())
 
+    def bitmask_propagation(self, sg, count, spikes, code):
+        # as DENSE: a thread per postsynaptic neuron, testing one bit per spike
+        npost = sg.trg.num_neurons
+        self._threads("presynaptic", npost)
+        cw = CodeWriter()
+        cw.line("const unsigned int id_post = blockIdx.x * blockDim.x + threadIdx.x;")
+        with cw.block(f"if (id_post < {npost}u)"):
+            cw.line("scalar _lout = _out[id_post];")
+            with cw.block(f"for (uint32_t _i = 0; _i < {count}; _i++)"):
+                cw.line(f"const unsigned int id_pre = {spikes}[_i];")
+                with cw.block(f"if ({self._bitmask_bit(sg, 'id_pre', 'id_post')})"):
+                    cw.lines(code)
+            cw.line("_out[id_post] = _lout;")
+        return _scoped(cw.result())
+
     def _render_wu(self, sg, conn, weight, code, ctx, extra=None):
-        self._dense_post_span = conn == Conn.DENSE
+        self._dense_post_span = conn in (Conn.DENSE, Conn.BITMASK)
         try:
             return super()._render_wu(sg, conn, weight, code, ctx, extra)
         finally:
@@ -388,14 +406,35 @@ class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Bac
         return _scoped(cw.result())
 
     def post_learning_loops(self, sg, count, post_spike, code):
+        """DENSE and BITMASK: a thread per presynaptic neuron; SPARSE: a
+        thread per position in a column (a column is at most num_pre long),
+        each looping over the neurons that spiked."""
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        conn = sg.matrix_type.connectivity
         self._threads("postsynaptic", npre)
         cw = CodeWriter()
+        if conn == Conn.SPARSE:
+            stride = self.model._sizes[(sg.name, "stride")]
+            col, remap = (self._array_name(sg.name, "colStart"),
+                          self._array_name(sg.name, "remap"))
+            cw.line("const unsigned int _k = blockIdx.x * blockDim.x + threadIdx.x;")
+            with cw.block(f"if (_k < {npre}u)"):
+                with cw.block(f"for (uint32_t _j = 0; _j < {count}; _j++)"):
+                    cw.line(f"const unsigned int id_post = {post_spike};")
+                    cw.line(f"const unsigned int _colStart = {col}[id_post];")
+                    with cw.block(f"if (_k < {col}[id_post + 1u] - _colStart)"):
+                        cw.line(f"const unsigned int id_syn = {remap}[_colStart + _k];")
+                        cw.line(f"const unsigned int id_pre = id_syn / {stride}u;")
+                        cw.lines(code)
+            return _scoped(cw.result())
         cw.line("const unsigned int id_pre = blockIdx.x * blockDim.x + threadIdx.x;")
         with cw.block(f"if (id_pre < {npre}u)"):
             with cw.block(f"for (uint32_t _j = 0; _j < {count}; _j++)"):
                 cw.line(f"const unsigned int id_post = {post_spike};")
-                cw.line(f"const unsigned int id_syn = id_pre * {npost}u + id_post;")
+                if conn == Conn.BITMASK:
+                    cw.line(f"if (!{self._bitmask_bit(sg, 'id_pre', 'id_post')}) continue;")
+                else:
+                    cw.line(f"const unsigned int id_syn = id_pre * {npost}u + id_post;")
                 cw.lines(code)
         return _scoped(cw.result())
 
@@ -467,6 +506,9 @@ class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate, Bac
         return w.result()
 
     _custom_kernels = None
+
+    def custom_connectivity_grid(self, name, n):
+        self._custom_grid[name] = (self._blocks(n), 1)
 
     def _custom_update(self, cu):
         self._current_custom = cu.name

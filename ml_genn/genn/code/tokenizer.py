@@ -32,7 +32,10 @@ _PATTERN = re.compile(r"""
 _LEGACY_FUNCS = {"addToInSyn": "addToPost", "addToInSynDelay": "addToPostDelay",
                  "addToPre": "addToPre", "addSynapse": "addSynapse",
                  "injectCurrent": "injectCurrent"}
-_LEGACY_NAMES = {"sT": "st", "sT_pre": "st_pre", "sT_post": "st_post", "inSyn": "inSyn"}
+_LEGACY_NAMES = {"inSyn": "inSyn",
+                 **{f"{old}{sfx}": f"{new}{sfx}" for old, new in (
+                     ("sT", "st"), ("prev_sT", "prev_st"), ("seT", "set"),
+                     ("prev_seT", "prev_set")) for sfx in ("", "_pre", "_post")}}
 
 
 def upgrade_legacy_syntax(code):

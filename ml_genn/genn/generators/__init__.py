@@ -7,9 +7,10 @@ the backend only for what differs between targets (the hooks documented on
 spike emission and recording, accumulation (``addToPost``/``addToPre``),
 reductions, and how the pieces become functions or kernels.
 """
+from .custom_connectivity_update import CustomConnectivityUpdate
 from .custom_update import CustomUpdate
 from .initialisation import InitSection, Initialisation
 from .neuron_update import NeuronUpdate
 from .synapse_update import SynapseUpdate
 
-__all__ = ["CustomUpdate", "InitSection", "Initialisation", "NeuronUpdate", "SynapseUpdate"]
+__all__ = ["CustomConnectivityUpdate", "CustomUpdate", "InitSection", "Initialisation", "NeuronUpdate", "SynapseUpdate"]

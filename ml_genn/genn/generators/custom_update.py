@@ -20,7 +20,10 @@ class CustomUpdate:
     def _custom_update_group(self, group_name):
         updates = [(cu, self._custom_update(cu)) for cu in self.model.custom_updates.values()
                    if cu.group_name == group_name]
-        return self.custom_update_functions(group_name, updates)
+        # custom connectivity updates: host code first, then (after the
+        # custom updates) the rows
+        host, rows = self._custom_connectivity_parts(group_name)
+        return self.custom_update_functions(group_name, host + updates + rows)
 
     def _custom_update(self, cu):
         snippet = cu.snippet

@@ -54,6 +54,11 @@ class Initialisation:
         for cu in m.custom_updates.values():
             sources += [(cu, v, cu.name, v.name, cu.size if isinstance(cu.size, int) else 1)
                         for v in cu.vars.values()]
+        for ccu in m.custom_connectivity_updates.values():
+            sources += [(ccu, v, ccu.name, "pre_" + v.name, ccu.synapse_group.src.num_neurons)
+                        for v in ccu.pre_vars.values()]
+            sources += [(ccu, v, ccu.name, "post_" + v.name, ccu.synapse_group.trg.num_neurons)
+                        for v in ccu.post_vars.values()]
         for sg in m.synapse_populations.values():
             sources += [(sg, v, sg.name, "psm_" + v.name, sg.trg.num_neurons)
                         for v in sg.psm_vars.values()]
@@ -136,10 +141,14 @@ class Initialisation:
             elif kernel_vars:
                 raise ModelError(f"synapse population '{sg.name}': variables initialised "
                                  "with id_kernel need connectivity built by a snippet")
+        elif conn == Conn.BITMASK:
+            sections += self._init_bitmask(sg, index)
         elif kernel_vars and weight != Weight.KERNEL:
             raise ModelError(f"synapse population '{sg.name}': id_kernel is only available "
                              "with SPARSE connectivity snippets or KERNEL weights")
         for v in snippet_vars:
+            if conn == Conn.BITMASK:
+                break       # no per-synapse state (rejected when the group was added)
             if conn == Conn.SPARSE and v in kernel_vars:
                 continue
             spec = self._spec(sg.name, v.name)
@@ -179,3 +188,34 @@ class Initialisation:
                 cw.line(f"{spec.c_name}[batch * {count}u + id_syn] = _value;")
             sections.append(InitSection(cw.result(), count))
         return sections
+
+    def _init_bitmask(self, sg, index):
+        """BITMASK connectivity from row_build_code: addSynapse sets the bit
+        of (id_pre, id_post); rows share words, so the bit is set atomically."""
+        ci = sg.connectivity_initialiser
+        if ci is None or not ci.snippet.row_build_code.strip():
+            return []
+        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        gp = self._array_name(sg.name, "gp")
+
+        def add_synapse(args):
+            aw = CodeWriter()
+            with aw.block():
+                aw.line(f"const unsigned int _idPost = {args[0]};")
+                aw.line(f"if (_idPost >= {npost}u) {{ mg_fail({ERROR_SYNAPSE_INDEX}); }}")
+                with aw.block("else"):
+                    aw.line(f"const uint64_t _bit = (uint64_t)id_pre * {npost}u + _idPost;")
+                    aw.line(self.atomic_or(f"{gp}[_bit >> 5]", "1u << (_bit & 31u)") + ";")
+            return "\n".join(aw.result())
+        env = self._conn_env(sg, add_synapse, "row")
+        rows = self.renderer().statements(
+            ci.snippet.row_build_code, env, indent=0,
+            context=(ci.snippet.class_name, "row_build_code", f"synapse population '{sg.name}'"))
+        cw = CodeWriter()
+        with self.element_loops(cw, "id_pre", npre, None):
+            cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
+                    f"{self.stream('conn', sg.name)}u, id_pre, 0);")
+            cw.lines(expand_multiline(rows))
+        return [InitSection(cw.result(), npre, index,
+                            comment(f"build BITMASK connectivity of '{sg.name}' "
+                                    f"({ci.snippet.class_name})"))]

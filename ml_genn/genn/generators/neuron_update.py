@@ -12,7 +12,8 @@ from ..names import comment
 from ..layout import c_ident
 from ..types import VarAccessDim, var_dims
 from ..backends.writer import CodeWriter
-from ..backends.base import SpikeQueue, SpikeRecording, c_literal, writable
+from ..backends.base import (SPIKE_TIME_WHAT, SPIKE_TIMES, SpikeQueue, SpikeRecording,
+                             c_literal, writable)
 
 
 class NeuronUpdate:
@@ -43,9 +44,12 @@ class NeuronUpdate:
             env.define(a.name, Value(a.name, description="additional input variable",
                                      ctype=a.type))
         st_spec = self.layout.get(ng.name, "st")
-        if st_spec is not None:
-            env.define("st", Value(f"_p_{st_spec.c_name}[id]", description="last spike time",
-                                   ctype="timepoint"))
+        # st, prev_st, set, prev_set: this step's slot (see _spike_times)
+        times = [(code_name, self.layout.get(ng.name, field))
+                 for code_name, field in SPIKE_TIMES if (ng.name, field) in self.layout]
+        for code_name, spec in times:
+            env.define(code_name, Value(f"_p_{spec.c_name}[id]", ctype="timepoint",
+                                        description=SPIKE_TIME_WHAT[code_name]))
 
         rend = self.renderer()
         ctx = lambda field: (snippet.class_name, field, f"neuron population '{ng.name}'")
@@ -74,6 +78,12 @@ class NeuronUpdate:
             written |= w
             rng |= r
         wu = self._wu_neuron_parts(ng, targets)
+        wu["times_setup"], wu["carry"] = self._spike_times(ng, times)
+        # variables delayed synapses read: a copy per delay slot, written every step
+        for name in self._delayed_neuron_vars(ng):
+            used.add(name)
+            queue = self._spec(ng.name, f"delayQueue.{name}")
+            wu["store"].append(f"{queue.c_name}[(batch * {slots}u + _slot) * {n}u + id] = {name};")
         input_blocks += wu["input"]
         used |= wu["used"]
         written |= wu["written"]
@@ -100,9 +110,7 @@ class NeuronUpdate:
             cw.lines(self.queue_setup(spikes))
             if rec:
                 cw.lines(self.recording_setup(rec))
-            if st_spec is not None:
-                cw.line(f"timepoint* __restrict const _p_{st_spec.c_name} = {st_spec.c_name} + "
-                        f"batch * {n}u;")
+            cw.lines(wu["times_setup"])
             cw.lines(wu["setup"])
             with self.neuron_loop(cw, n):
                 self._neuron_body(cw, ng, used, written, rng, input_blocks, sim, thresh,
@@ -122,6 +130,7 @@ class NeuronUpdate:
         if rng:
             cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
                     f"{self.stream('neuron', ng.name)}u, batch * {n}u + id, step);")
+        cw.lines(wu["carry"])
         for v in ng.vars.values():
             if v.name in used:
                 spec = self._spec(ng.name, v.name)
@@ -161,10 +170,53 @@ class NeuronUpdate:
             if v.name in written:
                 spec = self._spec(ng.name, v.name)
                 cw.line(f"_p_{spec.c_name}[{self._elem(v, 'id')}] = {v.name};")
+        cw.lines(wu["store"])
+
+    def _spike_times(self, ng, times):
+        """Setup lines and per-neuron lines of the spike times.
+
+        Each array has a slot per delay slot (layout [batch][slot][neuron]):
+        a neuron first carries last step's values into this step's slot, and
+        prev_st (prev_set) becomes st (set) if the neuron spiked (had a
+        spike-like event) last step, as GeNN's update of the previous spike
+        times at the start of the neuron update; st (set) is then written
+        when the neuron spikes (has an event).  Older slots keep the values
+        of their step, which delayed synapses read."""
+        if not times:
+            return [], []
+        n, slots = ng.num_neurons, ng.num_delay_slots
+        setup = [f"const unsigned int _prevSlot = (unsigned int)((step + {slots - 1}u) % "
+                 f"{slots}u);" if slots > 1 else "const unsigned int _prevSlot = 0u;",
+                 "// the time of last step, exactly as it was computed then",
+                 f"const timepoint _tPrev = (timepoint)((double)(timestep - 1u) * "
+                 f"{float(self.model.dt)!r});",
+                 "(void)_tPrev; (void)_prevSlot;"]
+        specs = dict(times)
+        for _, spec in times:
+            setup.append(f"timepoint* __restrict const _p_{spec.c_name} = {spec.c_name} + "
+                         f"(batch * {slots}u + _slot) * {n}u;")
+            if slots > 1:
+                setup.append(f"const timepoint* const _r_{spec.c_name} = {spec.c_name} + "
+                             f"(batch * {slots}u + _prevSlot) * {n}u;")
+        carry = []
+        for last, prev in (("st", "prev_st"), ("set", "prev_set")):
+            if last not in specs:
+                continue
+            a = specs[last].c_name
+            src = f"_r_{a}" if slots > 1 else f"_p_{a}"
+            carry.append(f"const timepoint _last_{a} = {src}[id];")
+            if slots > 1:
+                carry.append(f"_p_{a}[id] = _last_{a};")
+            if prev in specs:
+                b = specs[prev].c_name
+                old = f"_r_{b}[id]" if slots > 1 else f"_p_{b}[id]"
+                carry.append(f"_p_{b}[id] = (_last_{a} == _tPrev) ? _last_{a} : {old};")
+        return setup, carry
 
     def _wu_neuron_parts(self, ng, targets):
         """Weight-update code that runs in this population's neuron loop."""
-        parts = {k: [] for k in ("setup", "input", "dynamics", "events", "spike", "finish")}
+        parts = {k: [] for k in ("setup", "input", "dynamics", "events", "spike", "finish",
+                                 "store")}
         used, written, rng = set(), set(), False
         rend = self.renderer()
         slots = ng.num_delay_slots
@@ -172,10 +224,19 @@ class NeuronUpdate:
         for role, groups in (("pre", ng.out_syn), ("post", ng.in_syn)):
             for sg in groups:
                 wu = sg.snippet
+                own = sg.pre_vars if role == "pre" else sg.post_vars
+                for v in own.values():
+                    # pre (post) variables read by delayed synaptic code: a copy per slot
+                    queue = self.layout.get(sg.name, f"delayQueue.{role}_{v.name}")
+                    if queue is not None:
+                        spec = self._spec(sg.name, f"{role}_{v.name}")
+                        parts["store"].append(
+                            f"{queue.c_name}[(batch * {slots}u + _slot) * {ng.num_neurons}u + "
+                            f"id] = {spec.c_name}["
+                            f"{self._batched_index(v, ng.num_neurons, 'id')}];")
                 fields = {"dynamics": getattr(wu, f"{role}_dynamics_code"),
                           "spike": getattr(wu, f"{role}_spike_code")}
-                if role == "pre":
-                    fields["events"] = wu.pre_event_threshold_condition_code
+                fields["events"] = getattr(wu, f"{role}_event_threshold_condition_code")
                 if not any(c.strip() for c in fields.values()):
                     if role == "pre" and (sg.name, "outPre") in self.layout:
                         parts["input"] += self._out_pre_block(sg, targets)
@@ -196,10 +257,12 @@ class NeuronUpdate:
                 if fields.get("events", "").strip():
                     any_event = True
                     cond = rend.expression(fields["events"], env,
-                                           context=ctx("pre_event_threshold_condition_code"))
-                    evnt = self._array_name(sg.name, "evnt")
+                                           context=ctx(f"{role}_event_threshold_condition_code"))
+                    # pre: evnt/evntCnt; post: postEvnt/postEvntCnt
+                    field = "evnt" if role == "pre" else "postEvnt"
+                    evnt = self._array_name(sg.name, field)
                     queue = SpikeQueue(f"_evnt_{evnt}", f"_evntCnt_{evnt}", evnt,
-                                       self._array_name(sg.name, "evntCnt"), ng.num_neurons,
+                                       self._array_name(sg.name, field + "Cnt"), ng.num_neurons,
                                        slots)
                     parts["setup"] += self.queue_setup(queue)
                     cw = CodeWriter().comment(f"spike-like event condition of '{sg.name}'")
@@ -223,10 +286,14 @@ class NeuronUpdate:
                 parts["finish"] += self.recording_finish(rec)
             else:
                 parts["events"].append("(void)_anyEvent;")
+            if (ng.name, "seT") in self.layout:
+                parts["events"].append(f"if (_anyEvent) _p_{self._array_name(ng.name, 'seT')}"
+                                       "[id] = t;")
         elif (ng.name, "recSpkEvnt") in self.layout:
             raise ModelError(f"neuron population '{ng.name}': spike_event_recording_enabled "
                              "but no outgoing synapse population has a "
-                             "pre_event_threshold_condition_code")
+                             "pre_event_threshold_condition_code (nor an incoming one a "
+                             "post_event_threshold_condition_code)")
         parts["used"], parts["written"], parts["rng"] = used, written, rng
         return parts
 

@@ -1,5 +1,6 @@
 """Shared generator of synapse updates: presynaptic propagation (spikes and
-spike-like events, over DENSE, SPARSE, PROCEDURAL and TOEPLITZ connectivity),
+spike-like events, over DENSE, SPARSE, BITMASK, PROCEDURAL and TOEPLITZ
+connectivity),
 postsynaptic learning and synapse dynamics.
 
 Owns rendering the weight-update code and the row/diagonal building code
@@ -24,10 +25,16 @@ class SynapseUpdate:
         wu = sg.snippet
         conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
-        for f in ("post_event_syn_code", "post_event_threshold_condition_code"):
-            if getattr(wu, f).strip():
-                raise ModelError(f"weight update model '{wu.class_name}' of '{sg.name}': "
-                                 f"'{f}' is not supported by this engine yet")
+        if bool(wu.post_event_syn_code.strip()) != bool(
+                wu.post_event_threshold_condition_code.strip()):
+            raise ModelError(f"weight update model '{wu.class_name}' of '{sg.name}': "
+                             "post_event_syn_code and post_event_threshold_condition_code "
+                             "go together (give both or neither)")
+        if conn in (Conn.PROCEDURAL, Conn.TOEPLITZ) and (
+                wu.post_spike_syn_code.strip() or wu.post_event_syn_code.strip()):
+            raise ModelError(f"synapse population '{sg.name}': postsynaptic learning "
+                             "(post_spike_syn_code, post_event_syn_code) needs DENSE, SPARSE "
+                             f"or BITMASK connectivity, not {sg.matrix_type.name}")
         if wu.synapse_dynamics_code.strip() and conn not in (Conn.DENSE, Conn.SPARSE):
             raise ModelError(f"synapse population '{sg.name}': synapse_dynamics_code needs "
                              "DENSE or SPARSE connectivity")
@@ -51,6 +58,12 @@ class SynapseUpdate:
         # spikes emitted d+1 steps ago
         slot = f"(unsigned int)((step + {slots - 1 - d}u) % {slots}u)" if slots > 1 else "0u"
         cw.line(f"const unsigned int _readSlot = {slot};")
+        # postsynaptic spikes (and spike times, delayed variables) of
+        # back_prop_delay_steps + 1 steps ago
+        post_slots, bpd = sg.trg.num_delay_slots, sg.back_prop_delay_steps
+        cw.line("const unsigned int _postReadSlot = " + (
+            f"(unsigned int)((step + {post_slots - 1 - bpd}u) % {post_slots}u);"
+            if post_slots > 1 else "0u;"))
         cw.line(f"const uint32_t _numSpikes = "
                 f"{self._array_name(sg.src.name, 'spkCnt')}[batch * {slots}u + _readSlot];")
         cw.line(f"const uint32_t* __restrict const _spikes = "
@@ -71,8 +84,13 @@ class SynapseUpdate:
         parts = []
         if pre.result():
             parts.append(("presynaptic", pre.result()))
+        post = CodeWriter()
         if wu.post_spike_syn_code.strip():
-            parts.append(("postsynaptic", self._post_learning(sg, conn, weight)))
+            post.lines(self._post_learning(sg, conn, weight))
+        if wu.post_event_syn_code.strip():
+            post.lines(self._post_learning(sg, conn, weight, "post_event_syn_code"))
+        if post.result():
+            parts.append(("postsynaptic", post.result()))
         if wu.synapse_dynamics_code.strip():
             parts.append(("synapse_dynamics", self._synapse_dynamics(sg, conn, weight)))
         return self.synapse_functions(sg, header, cw.result(), parts)
@@ -87,11 +105,13 @@ class SynapseUpdate:
         cw.line(f"// propagate {what}")
         if conn == Conn.TOEPLITZ:
             return cw.lines(self._toeplitz(sg, code, count, spikes)).result()
-        if conn not in (Conn.DENSE, Conn.SPARSE, Conn.PROCEDURAL):
+        if conn not in (Conn.DENSE, Conn.SPARSE, Conn.PROCEDURAL, Conn.BITMASK):
             raise ModelError(f"synapse population '{sg.name}': matrix type "
                              f"{sg.matrix_type.name} is not supported")
         if conn == Conn.DENSE:
             cw.lines(self.dense_propagation(sg, count, spikes, code))
+        elif conn == Conn.BITMASK:
+            cw.lines(self.bitmask_propagation(sg, count, spikes, code))
         elif conn == Conn.SPARSE:
             cw.lines(self.sparse_propagation(sg, count, spikes, code))
         else:
@@ -185,26 +205,41 @@ class SynapseUpdate:
                                context=(snippet.class_name, "diagonal_build_code", f"synapse population '{sg.name}'"))
         return self.toeplitz_propagation(sg, int(num_diag), expand_multiline(diag))
 
-    def _post_learning(self, sg, conn, weight):
-        """post_spike_syn_code: every synapse onto each neuron that spiked last step."""
+    def _bitmask_bit(self, sg, pre, post):
+        """C condition: the BITMASK connectivity of ``sg`` has synapse (pre, post)."""
+        gp = self._array_name(sg.name, "gp")
+        bit = f"((uint64_t)({pre}) * {sg.trg.num_neurons}u + ({post}))"
+        return f"(({gp}[{bit} >> 5] >> ({bit} & 31u)) & 1u)"
+
+    def _post_learning(self, sg, conn, weight, field="post_spike_syn_code"):
+        """post_spike_syn_code (post_event_syn_code): every synapse onto each
+        neuron that spiked (had a spike-like event) last step; DENSE and
+        BITMASK loop over the presynaptic neurons, SPARSE over the column
+        view of the rows (``colStart``/``remap``, built by the runtime)."""
         wu = sg.snippet
         npost = sg.trg.num_neurons
-        if conn != Conn.DENSE:
-            raise ModelError(f"synapse population '{sg.name}': post_spike_syn_code is only "
-                             "supported with DENSE connectivity so far")
-        ctx = (wu.class_name, "post_spike_syn_code", f"synapse population '{sg.name}'")
-        code, _, env = self._render_wu(sg, conn, weight, wu.post_spike_syn_code, ctx)
-        trg_cnt = self._array_name(sg.trg.name, "spkCnt")
-        trg_spk = self._array_name(sg.trg.name, "spk")
+        events = field == "post_event_syn_code"
+        ctx = (wu.class_name, field, f"synapse population '{sg.name}'")
+        code, _, env = self._render_wu(sg, conn, weight, getattr(wu, field), ctx)
+        if self.uses_rng(env):
+            raise ModelError(f"synapse population '{sg.name}': random numbers in "
+                             f"{field} are not supported")
+        trg_cnt = self._array_name(sg.name, "postEvntCnt") if events else \
+            self._array_name(sg.trg.name, "spkCnt")
+        trg_spk = self._array_name(sg.name, "postEvnt") if events else \
+            self._array_name(sg.trg.name, "spk")
         slots = sg.trg.num_delay_slots
-        slot = f"(unsigned int)((step + {slots - 1}u) % {slots}u)" if slots > 1 else "0u"
+        slot = "_postReadSlot"      # back_prop_delay_steps + 1 steps ago (prologue)
+        what = "spike-like events of" if events else "spikes of"
+        count = "_numPostEvents" if events else "_numPostSpikes"
         cw = CodeWriter()
-        cw.line("// postsynaptic learning: synapses onto neurons that spiked last step")
-        cw.line(f"const unsigned int _postSlot = {slot};")
-        cw.line(f"const uint32_t _numPostSpikes = {trg_cnt}[batch * {slots}u + _postSlot];")
-        cw.lines(self.post_learning_loops(
-            sg, "_numPostSpikes", f"{trg_spk}[(batch * {slots}u + _postSlot) * {npost}u + _j]",
-            code))
+        with cw.block():
+            cw.line(f"// postsynaptic learning: synapses onto neurons with {what} last step")
+            cw.line(f"const unsigned int _postSlot = {slot};")
+            cw.line(f"const uint32_t {count} = {trg_cnt}[batch * {slots}u + _postSlot];")
+            cw.lines(self.post_learning_loops(
+                sg, count, f"{trg_spk}[(batch * {slots}u + _postSlot) * {npost}u + _j]",
+                code))
         return cw.result()
 
     def _synapse_dynamics(self, sg, conn, weight):

@@ -137,3 +137,19 @@ def test_custom_update_reductions_match_the_cpu():
     expected = results["cpu"][1].reshape(4, 300).astype(np.float64).sum(axis=1)
     np.testing.assert_allclose(results["cuda"][0].ravel(), expected, rtol=1e-5)
     np.testing.assert_allclose(results["cpu"][0].ravel(), expected, rtol=1e-5)
+
+
+def test_parallelism_hint_chooses_the_sparse_thread_mapping():
+    from ml_genn.genn import ParallelismHint
+    sources = {}
+    for hint in (ParallelismHint.PRESYNAPTIC, ParallelismHint.POSTSYNAPTIC):
+        model, _ = network("cuda", f"hint_{hint.name}")
+        model.synapse_populations["PopPop"].parallelism_hint = hint
+        model.build()
+        start = model.source.index("void mg_synapse_presynaptic_PopPop")
+        sources[hint] = model.source[start:model.source.index("\n    }\n", start)]
+    # pre-span: a thread per spike; post-span: a thread per row position
+    assert "const unsigned int _i = blockIdx.x * blockDim.x + threadIdx.x;" in \
+        sources[ParallelismHint.PRESYNAPTIC]
+    assert "const unsigned int _j = blockIdx.x * blockDim.x + threadIdx.x;" in \
+        sources[ParallelismHint.POSTSYNAPTIC]

@@ -180,3 +180,11 @@ def test_literal_suffixes():
     model.run(2)
     assert pop.vars["C"].view[0] == 2 * 19
     assert pop.vars["X"].view[0] == 2 * (float(np.float32(1.5e-3)) + 2e3 + 0.5)
+
+
+def test_current_source_num_neurons_is_its_targets():
+    from ml_genn.genn import GeNNModel
+    model = GeNNModel("float", "cs_num_neurons")
+    pop = model.add_neuron_population("P", 7, "Poisson", {"rate": 10.0}, {"timeStepToSpike": 0.0})
+    cs = model.add_current_source("CS", "DC", pop, {"amp": 1.0})
+    assert cs.num_neurons == 7

@@ -409,6 +409,9 @@ class SynapseGroup(Group):
         super().__init__(model, name, wu.snippet, wu.params)
         self.ps_params = dict(ps.params)
         self.axonal_delay_steps = 0
+        # GPU thread mapping of SPARSE propagation (None: chosen by row length)
+        self.parallelism_hint = None
+        self.num_threads_per_spike = 1
         # postsynaptic spikes reach post_spike_syn_code this many steps later
         self.back_prop_delay_steps = 0
         self.max_dendritic_delay_timesteps = 1
@@ -546,6 +549,11 @@ class CurrentSource(Group):
         self.target_var = "Isyn"
         self.vars = self._make_vars(snippet.vars, vars, target.num_neurons, "neuron")
         self.var_refs = _as_dict(var_refs, f"current source '{name}'", "var_refs")
+
+    @property
+    def num_neurons(self):
+        """Neurons of the target population (one current source each)."""
+        return self.target.num_neurons
 
 
 class CustomUpdate(Group):

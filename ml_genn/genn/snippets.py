@@ -108,6 +108,11 @@ def _egps(items):
     return out
 
 
+def _egp_refs(items):
+    return [EGP(e[0], _check_type("extra global parameter reference", e[0], e[1],
+                                  pointer_ok=True)) for e in (items or [])]
+
+
 def _refs(items, default=VarAccessMode.READ_WRITE):
     out = []
     for r in items or []:
@@ -247,7 +252,20 @@ class PostsynapticModel(_NeuronAttachedModel):
                          extra_global_params)
 
 
-class WeightUpdateModel(Snippet):
+class _SynapseVariables:
+    """pygenn's getters of per-synapse, presynaptic and postsynaptic variables."""
+
+    def get_vars(self):
+        return list(self.vars)
+
+    def get_pre_vars(self):
+        return list(self.pre_vars)
+
+    def get_post_vars(self):
+        return list(self.post_vars)
+
+
+class WeightUpdateModel(_SynapseVariables, Snippet):
     kind = "weight update model"
     code_fields = ("pre_spike_syn_code", "pre_event_syn_code", "post_event_syn_code",
                    "post_spike_syn_code", "synapse_dynamics_code",
@@ -283,15 +301,6 @@ class WeightUpdateModel(Snippet):
         self.post_dynamics_code = post_dynamics_code or ""
         self._check_unique()
 
-    def get_vars(self):
-        return list(self.vars)
-
-    def get_pre_vars(self):
-        return list(self.pre_vars)
-
-    def get_post_vars(self):
-        return list(self.post_vars)
-
     def _declared(self):
         d = super()._declared()
         d.update(vars=self.vars, pre_vars=self.pre_vars, post_vars=self.post_vars,
@@ -321,10 +330,7 @@ class CustomUpdateModel(Snippet):
         super().__init__(class_name, params, derived_params, extra_global_params)
         self.vars = _vars(vars, CustomUpdateVarAccess.READ_WRITE)
         self.var_refs = _refs(var_refs)
-        self.extra_global_param_refs = [EGP(e[0], _check_type("extra global parameter "
-                                                              "reference", e[0], e[1],
-                                                              pointer_ok=True)) for e in
-                                        (extra_global_param_refs or [])]
+        self.extra_global_param_refs = _egp_refs(extra_global_param_refs)
         self.update_code = update_code or ""
         self._check_unique()
 
@@ -342,7 +348,7 @@ class CustomUpdateModel(Snippet):
         return d
 
 
-class CustomConnectivityUpdateModel(Snippet):
+class CustomConnectivityUpdateModel(_SynapseVariables, Snippet):
     """Changes SPARSE connectivity: ``row_update_code`` runs once per
     presynaptic neuron (``id_pre``) with ``for_each_synapse { ... }``,
     ``add_synapse(id_post, values...)`` and ``remove_synapse()``;
@@ -362,22 +368,10 @@ class CustomConnectivityUpdateModel(Snippet):
         self.var_refs = _refs(var_refs)
         self.pre_var_refs = _refs(pre_var_refs)
         self.post_var_refs = _refs(post_var_refs)
-        self.extra_global_param_refs = [EGP(e[0], _check_type("extra global parameter "
-                                                              "reference", e[0], e[1],
-                                                              pointer_ok=True)) for e in
-                                        (extra_global_param_refs or [])]
+        self.extra_global_param_refs = _egp_refs(extra_global_param_refs)
         self.row_update_code = row_update_code or ""
         self.host_update_code = host_update_code or ""
         self._check_unique()
-
-    def get_vars(self):
-        return list(self.vars)
-
-    def get_pre_vars(self):
-        return list(self.pre_vars)
-
-    def get_post_vars(self):
-        return list(self.post_vars)
 
     def get_var_refs(self):
         return list(self.var_refs)

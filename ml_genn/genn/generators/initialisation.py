@@ -124,19 +124,10 @@ class Initialisation:
                         with aw.block("else"):
                             aw.line(f"mg_fail({ERROR_ROW});  // row longer than its padded stride")
                     return "\n".join(aw.result())
-                env = self._conn_env(sg, add_synapse, "row")
-                rows = self.renderer().statements(
-                    ci.snippet.row_build_code, env, indent=0,
-                    context=(ci.snippet.class_name, "row_build_code", f"synapse population '{sg.name}'"))
-                cw = CodeWriter()
-                with self.element_loops(cw, "id_pre", npre, None):
-                    cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
-                            f"{self.stream('conn', sg.name)}u, id_pre, 0);")
-                    cw.line("unsigned int _rowLength = 0;")
-                    cw.lines(expand_multiline(rows))
-                    cw.line(f"{rl}[id_pre] = _rowLength;")
+                lines = self._row_build(sg, add_synapse, ["unsigned int _rowLength = 0;"],
+                                        [f"{rl}[id_pre] = _rowLength;"])
                 sections.append(InitSection(
-                    cw.result(), npre, index,
+                    lines, npre, index,
                     comment(f"build connectivity of '{sg.name}' ({ci.snippet.class_name})")))
             elif kernel_vars:
                 raise ModelError(f"synapse population '{sg.name}': variables initialised "
@@ -207,15 +198,24 @@ class Initialisation:
                     aw.line(f"const uint64_t _bit = (uint64_t)id_pre * {npost}u + _idPost;")
                     aw.line(self.atomic_or(f"{gp}[_bit >> 5]", "1u << (_bit & 31u)") + ";")
             return "\n".join(aw.result())
+        return [InitSection(self._row_build(sg, add_synapse), npre, index,
+                            comment(f"build BITMASK connectivity of '{sg.name}' "
+                                    f"({ci.snippet.class_name})"))]
+
+    def _row_build(self, sg, add_synapse, before=(), after=()):
+        """The connectivity snippet's row_build_code for every presynaptic
+        neuron, with the row's random stream; ``before``/``after``: lines
+        around each row."""
+        ci = sg.connectivity_initialiser
         env = self._conn_env(sg, add_synapse, "row")
         rows = self.renderer().statements(
             ci.snippet.row_build_code, env, indent=0,
             context=(ci.snippet.class_name, "row_build_code", f"synapse population '{sg.name}'"))
         cw = CodeWriter()
-        with self.element_loops(cw, "id_pre", npre, None):
+        with self.element_loops(cw, "id_pre", sg.src.num_neurons, None):
             cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
                     f"{self.stream('conn', sg.name)}u, id_pre, 0);")
+            cw.lines(before)
             cw.lines(expand_multiline(rows))
-        return [InitSection(cw.result(), npre, index,
-                            comment(f"build BITMASK connectivity of '{sg.name}' "
-                                    f"({ci.snippet.class_name})"))]
+            cw.lines(after)
+        return cw.result()

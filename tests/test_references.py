@@ -172,3 +172,70 @@ def test_egp_references_of_weight_update_and_postsynaptic_models():
     ids = np.arange(cu_size)
     np.testing.assert_array_equal(cu.vars["out"].values,
                                   np.array([0.5, 1.5, 2.5, 3.5])[ids] * np.array([4.0, 8.0])[ids % 2])
+
+
+@pytest.mark.parametrize("conn", ["DENSE", "SPARSE"])
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_custom_update_with_its_own_per_synapse_variables(conn, batch_size):
+    """Optimiser-like state per synapse (a momentum m, a snippet-initialised
+    r), over DENSE or SPARSE weights; SPARSE values are one per synapse."""
+    from ml_genn.genn import init_var
+    model = GeNNModel("float", f"cu_syn_vars_{conn}_{batch_size}")
+    model.batch_size = batch_size
+    a = model.add_neuron_population("A", 4, SILENT, {}, {"V": 0.0})
+    b = model.add_neuron_population("B", 3, SILENT, {}, {"V": 0.0})
+    g = np.arange(1, 13, dtype=np.float32).reshape(4, 3) / 8
+    pre, post = np.array([0, 0, 1, 3]), np.array([1, 2, 0, 2])
+    weights = g.ravel() if conn == "DENSE" else g[pre, post]
+    sg = model.add_synapse_population("S", conn, a, b,
+                                      init_weight_update("StaticPulse", {}, {"g": weights}),
+                                      init_postsynaptic("DeltaCurr"))
+    if conn == "SPARSE":
+        sg.set_sparse_connections(pre, post)
+    momentum = create_custom_update_model(
+        "Momentum", vars=[("m", "scalar"), ("r", "scalar")],
+        var_refs=[("w", "scalar", VarAccessMode.READ_ONLY)],
+        update_code="m = 0.5 * m + w + r;")
+    cu = model.add_custom_update(
+        "M", "Train", momentum, {},
+        {"m": 1.0, "r": init_var("Uniform", {"min": 0.0, "max": 1.0})},
+        {"w": create_wu_var_ref(sg, "g")})
+    model.build()
+    model.load()
+    model.custom_update("Train")
+    model.custom_update("Train")
+    r, m = cu.vars["r"].values, cu.vars["m"].values
+    assert r.shape == m.shape == weights.shape
+    assert np.all((r >= 0.0) & (r < 1.0)) and len(np.unique(r)) == r.size
+    first = 0.5 * 1.0 + weights + r
+    np.testing.assert_allclose(m, 0.5 * first + weights + r, rtol=1e-6)
+
+
+def test_spike_time_references_reset_spike_times():
+    """A neuron copies st and prev_st into variables each step; a custom
+    update sets both through references; afterwards the neuron sees the set
+    values until it spikes again."""
+    from ml_genn.genn import create_prev_spike_time_var_ref, create_spike_time_var_ref
+    copier = create_neuron_model(
+        "Copier", vars=[("Drive", "scalar", VarAccess.READ_ONLY), ("Last", "scalar"),
+                        ("Before", "scalar")],
+        sim_code="Last = st; Before = prev_st;",
+        threshold_condition_code="Drive > 0.5 && t < 4.5")
+    reset = create_custom_update_model(
+        "ResetTimes", var_refs=[("s", "timepoint", VarAccessMode.READ_WRITE),
+                                ("p", "timepoint", VarAccessMode.READ_WRITE)],
+        update_code="s = -100.0; p = -200.0;")
+    model = GeNNModel("double", "spike_time_refs")
+    model.dt = 1.0
+    pop = model.add_neuron_population("P", 3, copier, {},
+                                      {"Drive": [1.0, 0.0, 1.0], "Last": 0.0, "Before": 0.0})
+    model.add_custom_update("R", "Reset", reset, {}, {},
+                            {"s": create_spike_time_var_ref(pop),
+                             "p": create_prev_spike_time_var_ref(pop)})
+    model.build()
+    model.load()
+    model.run(6)                  # neurons 0 and 2 spike at t = 0..4
+    model.custom_update("Reset")
+    model.run(1)
+    np.testing.assert_array_equal(pop.vars["Last"].values, [-100.0, -100.0, -100.0])
+    np.testing.assert_array_equal(pop.vars["Before"].values, [-200.0, -200.0, -200.0])

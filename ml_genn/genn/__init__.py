@@ -10,7 +10,8 @@ from . import _openmp  # noqa: F401  (must run before any library is loaded)
 from .errors import BuildError, CodeError, GeNNError, ModelError, RuntimeStateError
 from .model import GeNNModel
 from .references import (create_den_delay_var_ref, create_egp_ref, create_out_post_var_ref,
-                         create_psm_egp_ref, create_psm_var_ref,
+                         create_prev_spike_time_var_ref, create_psm_egp_ref,
+                         create_psm_var_ref, create_spike_time_var_ref,
                          create_src_spike_count_var_ref, create_var_ref, create_wu_egp_ref,
                          create_wu_post_var_ref, create_wu_pre_var_ref, create_wu_var_ref)
 from .snippets import (create_current_source_model, create_custom_connectivity_update_model,
@@ -36,6 +37,7 @@ __all__ = [
     "create_psm_var_ref", "create_out_post_var_ref", "create_egp_ref",
     "create_wu_pre_var_ref", "create_wu_post_var_ref", "create_den_delay_var_ref",
     "create_src_spike_count_var_ref", "create_wu_egp_ref", "create_psm_egp_ref",
+    "create_spike_time_var_ref", "create_prev_spike_time_var_ref",
     "VarAccess", "VarAccessMode", "VarAccessDim", "CustomUpdateVarAccess",
     "SynapseMatrixType", "SynapseMatrixConnectivity", "SynapseMatrixWeight",
     "ParallelismHint", "get_var_access_dim"]

@@ -139,13 +139,24 @@ class Variable(ArrayView):
 
     current_view = view
 
+    def _sparse_rows(self):
+        """The SPARSE synapse population whose padded rows this variable is
+        stored in (its own, or the one a custom update's references point
+        at), or None."""
+        if self.kind == "synapse":
+            return self.group if self.group.is_sparse else None
+        if self.kind == "custom" and isinstance(self.group.size, tuple) and self.per_element:
+            sg = next(r.group for r in self.group.var_refs.values() if r.kind == "wu")
+            return sg if sg.is_sparse else None
+        return None
+
     @property
     def values(self):
         """A copy in user order (sparse synapse variables: one per synapse)."""
         view = self.view
-        if self.kind == "synapse" and self.group.is_sparse:
-            sel = self.group._sparse_synapse_indices()
-            return view[..., sel].copy()
+        rows = self._sparse_rows()
+        if rows is not None:
+            return view[..., rows._sparse_synapse_indices()].copy()
         return view.copy()
 
     current_values = values
@@ -154,8 +165,8 @@ class Variable(ArrayView):
     def values(self, vals):
         vals = checked_values(vals, self._loaded_array.dtype,
                               f"variable '{self.name}' of '{self.group.name}'")
-        sparse = self.kind == "synapse" and self.group.is_sparse
-        target_shape = self.values.shape if sparse else self.view.shape
+        rows = self._sparse_rows()
+        target_shape = self.values.shape if rows is not None else self.view.shape
         try:
             np.broadcast_to(vals, target_shape)
         except ValueError:
@@ -164,8 +175,8 @@ class Variable(ArrayView):
                              f"expected shape {target_shape} (or one that broadcasts to it)"
                              ) from None
         with self.group.genn_model._lock:      # not while another thread runs the model
-            if sparse:
-                self.view[..., self.group._sparse_synapse_indices()] = vals
+            if rows is not None:
+                self.view[..., rows._sparse_synapse_indices()] = vals
             else:
                 self.view[...] = vals
 

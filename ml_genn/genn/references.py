@@ -11,7 +11,7 @@ class VarRef:
     group: object
     var_name: str
     # "neuron", "psm", "wu", "wu_pre", "wu_post", "out_post", "den_delay",
-    # "spike_count", "custom"
+    # "spike_count", "spike_time", "custom"
     kind: str
     transpose_group: Optional[object] = None
     transpose_var: Optional[str] = None
@@ -27,7 +27,7 @@ class VarRef:
     def variable_dims(self):
         """Axes of the referenced variable (the input accumulator is batched)."""
         from .types import VarAccessDim
-        if self.kind in ("out_post", "den_delay", "spike_count"):
+        if self.kind in ("out_post", "den_delay", "spike_count", "spike_time"):
             return VarAccessDim.ELEMENT | VarAccessDim.BATCH
         return self.variable.dims
 
@@ -44,6 +44,8 @@ class VarRef:
             return g.max_dendritic_delay_timesteps * g.trg.num_neurons
         if self.kind == "spike_count":
             return g.num_delay_slots
+        if self.kind == "spike_time":
+            return g.num_delay_slots * g.num_neurons
         if self.kind == "custom":
             return g.size
         if self.kind == "wu":
@@ -128,6 +130,19 @@ def create_den_delay_var_ref(sg):
         raise ModelError(f"create_den_delay_var_ref('{sg.name}'): it has no dendritic delay "
                          "ring (set max_dendritic_delay_timesteps > 1)")
     return VarRef(sg, "denDelay", "den_delay")
+
+
+def create_spike_time_var_ref(ng):
+    """Reference a neuron population's spike times (``st``; every delay slot:
+    ``num_delay_slots * num_neurons`` elements per batch element), e.g. to
+    reset them between examples."""
+    return VarRef(ng, "st", "spike_time")
+
+
+def create_prev_spike_time_var_ref(ng):
+    """Reference a neuron population's previous spike times (``prev_st``),
+    laid out as :func:`create_spike_time_var_ref`."""
+    return VarRef(ng, "prevST", "spike_time")
 
 
 def create_src_spike_count_var_ref(sg):

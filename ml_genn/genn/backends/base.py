@@ -405,7 +405,7 @@ class Backend:
         for cu in m.custom_updates.values():
             for v in cu.vars.values():
                 dims = custom_update_var_dims(v.access, cu.update_dims())
-                size = (cu.size if dims & VarAccessDim.ELEMENT else 1) * \
+                size = (self._custom_update_size(cu) if dims & VarAccessDim.ELEMENT else 1) * \
                     (self.B if dims & VarAccessDim.BATCH else 1)
                 self.add_array(cu.name, v.name, v.type, size, origin=f"variable '{v.name}'")
         for ccu in m.custom_connectivity_updates.values():
@@ -506,6 +506,10 @@ class Backend:
         update code of outgoing synapse populations with a ``_pre`` suffix and
         of incoming ones with ``_post``."""
         names = set(self._names_in(ng.snippet))
+        # custom updates referencing them (create_(prev_)spike_time_var_ref)
+        names |= {{"st": "st", "prevST": "prev_st"}[r.var_name]
+                  for cu in self.model.custom_updates.values() for r in cu.var_refs.values()
+                  if r.kind == "spike_time" and r.group is ng}
         for role, groups in (("pre", ng.out_syn), ("post", ng.in_syn)):
             for sg in groups:
                 names |= {k[:-len(role) - 1] for k in self._names_in(sg.snippet)
@@ -860,7 +864,8 @@ class Backend:
             env.define(name, Value(name, description="index", ctype=IDX))
         if kind == "neuron":
             env.define("id", Value("id", description="element index", ctype=IDX))
-        env.define("num_neurons", Value(f"({var.count}u)" if var.count else "0u", ctype=IDX,
+        count = var.count if isinstance(var.count, int) else 0   # synapses: no num_neurons
+        env.define("num_neurons", Value(f"({count}u)", ctype=IDX,
                                         description="size"))
         if kind == "synapse":
             env.define("num_pre", Value(f"({group.src.num_neurons}u)", description="size", ctype=IDX))
@@ -883,6 +888,13 @@ class Backend:
             cw.lines(lines)
         return cw.result()
 
+    def _custom_update_size(self, cu):
+        """Elements a custom update runs over: neurons, or the synapses (or
+        kernel entries) of the synapse population its references point at."""
+        if isinstance(cu.size, int):
+            return cu.size
+        return next(self._ref_info(r)[2] for r in cu.var_refs.values())
+
     def _ref_info(self, ref):
         """(array spec, variable access, element count) of a reference."""
         g = ref.group
@@ -901,9 +913,10 @@ class Backend:
             v = (g.pre_vars if role == "pre" else g.post_vars)[ref.var_name]
             n = (g.src if role == "pre" else g.trg).num_neurons
             return self._spec(g.name, f"{role}_{ref.var_name}"), v.access, n
-        if ref.kind in ("out_post", "den_delay", "spike_count"):
+        if ref.kind in ("out_post", "den_delay", "spike_count", "spike_time"):
             from ..types import VarAccess
-            field = {"out_post": "inSyn", "den_delay": "denDelay", "spike_count": "spkCnt"}
+            field = {"out_post": "inSyn", "den_delay": "denDelay", "spike_count": "spkCnt",
+                     "spike_time": ref.var_name}
             return self._spec(g.name, field[ref.kind]), VarAccess.READ_WRITE, ref.size
         if ref.kind == "wu":
             v = g.vars[ref.var_name]

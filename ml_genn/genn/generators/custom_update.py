@@ -30,9 +30,7 @@ class CustomUpdate:
         dims = cu.update_dims()
         batched = bool(dims & VarAccessDim.BATCH)
         B = self.B if batched else 1
-        n = cu.size
-        if not isinstance(n, int):
-            n = next(self._ref_info(r)[2] for r in cu.var_refs.values())
+        n = self._custom_update_size(cu)
         env = self.element_env(cu, snippet, cu.params, n, rng=False,
                                id_description="element index")
         for r in snippet.extra_global_param_refs:

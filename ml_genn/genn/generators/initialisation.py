@@ -52,7 +52,7 @@ class Initialisation:
         for cs in m.current_sources.values():
             sources += [(cs, v, cs.name, v.name, cs.target.num_neurons) for v in cs.vars.values()]
         for cu in m.custom_updates.values():
-            sources += [(cu, v, cu.name, v.name, cu.size if isinstance(cu.size, int) else 1)
+            sources += [(cu, v, cu.name, v.name, self._custom_update_size(cu))
                         for v in cu.vars.values()]
         for ccu in m.custom_connectivity_updates.values():
             sources += [(ccu, v, ccu.name, "pre_" + v.name, ccu.synapse_group.src.num_neurons)

@@ -157,22 +157,41 @@ def test_uninitialised_connectivity_needs_user_connections():
         model.build()
 
 
-@pytest.mark.parametrize("name, what", [
-    ("FixedNumberPreWithReplacement", "col_build_code"),
-    ("FixedNumberTotalWithReplacement", "host")])
-def test_connectivity_needing_engine_features_says_so(name, what):
-    model, a, b = _two_pops("builtin_conn_missing_" + name)
-    model.add_synapse_population(
+def test_fixed_number_pre_with_replacement_builds_by_columns():
+    """Each postsynaptic neuron draws `num` presynaptic partners uniformly
+    with replacement (col_build_code): columns of exactly `num` synapses,
+    partners uniform, rows sorted by postsynaptic index."""
+    num_pre, num_post, num = 64, 400, 30
+    model = GeNNModel("float", "builtin_fixed_pre")
+    model.seed = 9
+    idle = create_neuron_model("Idle5", vars=[("V", "scalar")])
+    a = model.add_neuron_population("A", num_pre, idle, {}, {"V": 0.0})
+    b = model.add_neuron_population("B", num_post, idle, {}, {"V": 0.0})
+    syn = model.add_synapse_population(
         "S", "SPARSE", a, b, init_weight_update("StaticPulseConstantWeight", {"g": 1.0}),
-        init_postsynaptic("DeltaCurr"), init_sparse_connectivity(name, {"num": 10}))
-    with pytest.raises(ModelError, match=f"{name}.*{what}"):
-        model.build()
+        init_postsynaptic("DeltaCurr"),
+        init_sparse_connectivity("FixedNumberPreWithReplacement", {"num": num}))
+    model.build()
+    model.load()
+    pre = np.asarray(syn.get_sparse_pre_inds(), dtype=np.int64)
+    post = np.asarray(syn.get_sparse_post_inds(), dtype=np.int64)
+    np.testing.assert_array_equal(np.bincount(post, minlength=num_post), num)
+    assert stats.chisquare(np.bincount(pre, minlength=num_pre)).pvalue > P_MIN
+    # with replacement: repeated partners in a column as often as chance says
+    # (P(no repeat among num draws of num_pre) per column)
+    repeats = sum(len(np.unique(pre[post == j])) < num for j in range(num_post))
+    p_none = np.prod(1.0 - np.arange(num) / num_pre)
+    assert stats.binomtest(repeats, num_post, 1.0 - p_none).pvalue > P_MIN
+    order = np.argsort(pre, kind="stable")
+    lengths = np.bincount(pre, minlength=num_pre)
+    starts = np.cumsum(lengths) - lengths
+    assert all(np.all(np.diff(post[order][s:s + n]) >= 0) for s, n in zip(starts, lengths))
 
 
 def test_fixed_number_total_row_lengths_and_row_code():
-    """The two halves of FixedNumberTotalWithReplacement that exist: the host
-    draw of the row lengths and the row code (fed here with a fixed row
-    length through a parameter, as the engine cannot pass the EGP yet)."""
+    """The two halves of FixedNumberTotalWithReplacement: the host draw of
+    the row lengths and the row code (fed here with a fixed row length
+    through a parameter)."""
     rng = np.random.default_rng(17)
     num_pre, num_post, total = 300, 200, 30000
     lengths = fixed_number_total_row_lengths(num_pre, num_post, {"num": total},
@@ -220,6 +239,46 @@ def test_fixed_number_total_row_lengths_and_row_code():
     def min_pmf(ks):
         return (1.0 - ks / 64) ** row_len - (1.0 - (ks + 1) / 64) ** row_len
     assert _chi2_discrete(rows[:, 0], min_pmf, 63) > P_MIN
+
+
+def _fixed_total(name, seed, num_pre=300, num_post=64, total=12000):
+    model = GeNNModel("float", name)
+    model.seed = seed
+    idle = create_neuron_model("Idle4", vars=[("V", "scalar")])
+    a = model.add_neuron_population("A", num_pre, idle, {}, {"V": 0.0})
+    b = model.add_neuron_population("B", num_post, idle, {}, {"V": 0.0})
+    syn = model.add_synapse_population(
+        "S", "SPARSE", a, b, init_weight_update("StaticPulseConstantWeight", {"g": 1.0}),
+        init_postsynaptic("DeltaCurr"),
+        init_sparse_connectivity("FixedNumberTotalWithReplacement", {"num": total}))
+    model.build()
+    model.load()
+    return (np.asarray(syn.get_sparse_pre_inds(), dtype=np.int64),
+            np.asarray(syn.get_sparse_post_inds(), dtype=np.int64))
+
+
+def test_fixed_number_total_with_replacement_end_to_end():
+    """The host step draws the row lengths (a Multinomial over the rows),
+    the row code the targets: exactly `num` synapses, rows Binomial(num,
+    1/num_pre) long, targets uniform and sorted in each row; the model's
+    seed fixes the network."""
+    num_pre, num_post, total = 300, 64, 12000
+    pre, post = _fixed_total("builtin_fixed_total_a", 21)
+    assert pre.size == total and post.min() >= 0 and post.max() < num_post
+    lengths = np.bincount(pre, minlength=num_pre)
+    p = _chi2_discrete(lengths, lambda ks: stats.binom.pmf(ks, total, 1 / num_pre),
+                       int(lengths.max()))
+    assert p > P_MIN
+    assert stats.chisquare(np.bincount(post, minlength=num_post)).pvalue > P_MIN
+    order = np.argsort(pre, kind="stable")
+    starts = np.cumsum(lengths) - lengths
+    rows_sorted = [np.all(np.diff(post[order][s:s + n]) >= 0) for s, n in zip(starts, lengths)]
+    assert all(rows_sorted)
+    again = _fixed_total("builtin_fixed_total_b", 21)
+    other = _fixed_total("builtin_fixed_total_c", 22)
+    np.testing.assert_array_equal(again[0], pre)
+    np.testing.assert_array_equal(again[1], post)
+    assert not np.array_equal(np.bincount(other[0], minlength=num_pre), lengths)
 
 
 # every GeNN 5.4 built-in named in the issue, by registry

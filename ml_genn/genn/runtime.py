@@ -279,7 +279,11 @@ class Runtime:
             if at_load and view.init_values is None:
                 raise _egp_missing(view, "load()")
         _check_init_egp_sizes(model)
-        code = self._native_init(_seed(model), build_connectivity)
+        seed = _seed(model)
+        for i, sg in enumerate(model.synapse_populations.values()):
+            if build_connectivity[i]:
+                self._host_connectivity_step(sg, seed, i)
+        code = self._native_init(seed, build_connectivity)
         if code:
             from .backends.base import ERROR_ROW
             if code & ERROR_ROW:
@@ -323,6 +327,26 @@ class Runtime:
             remap[syn.size:] = 0
             self.push((g.name, "colStart"))
             self.push((g.name, "remap"))
+
+    def _host_connectivity_step(self, sg, seed, index):
+        """Connectivity snippets with a host part (``host_init``, e.g.
+        FixedNumberTotalWithReplacement's row lengths) run it before the rows
+        are built; what it returns fills the snippet's extra global
+        parameters.  Its random numbers come from the model's seed and the
+        synapse population's position, so a seed gives the same network."""
+        ci = sg.connectivity_initialiser
+        host_init = getattr(ci.snippet, "host_init", None) if ci is not None else None
+        if host_init is None:
+            return
+        from .snippets import derived_values
+        rng = np.random.default_rng([seed, index])
+        values = host_init(sg.src.num_neurons, sg.trg.num_neurons,
+                           derived_values(ci.snippet, ci.params, self.model.dt), rng)
+        for name, arr in values.items():
+            spec = self.specs[(sg.name, "conn_" + name)]
+            arr = np.ascontiguousarray(arr, dtype=spec.dtype)
+            self.arrays[spec.key] = arr
+            self._bind(spec, arr)
 
     def _note_row_order(self):
         """SPARSE groups whose steps may be shared among threads (by

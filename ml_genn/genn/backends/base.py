@@ -824,10 +824,13 @@ class Backend:
         ci = sg.connectivity_initialiser
         snippet = ci.snippet
         env = self.base_env().child()
-        env.define("id_pre", Value("id_pre", description="presynaptic index", ctype=IDX))
+        # rows are built per presynaptic neuron, columns per postsynaptic one
+        own, other = ("id_post", "pre") if kind == "col" else ("id_pre", "post")
+        env.define(own, Value(own, description="index of the row or column", ctype=IDX))
         env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size", ctype=IDX))
         env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size", ctype=IDX))
-        env.define("id_post_begin", Value("0u", description="first postsynaptic index", ctype=IDX))
+        env.define(f"id_{other}_begin", Value("0u", description=f"first {other}synaptic index",
+                                              ctype=IDX))
         env.define("id_thread", Value("0u", description="thread index", ctype=IDX))
         env.define("num_threads", Value("1u", description="thread count", ctype=IDX))
         self.add_params(env, sg, snippet, ci.params, [], "")

@@ -212,6 +212,11 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
                 w.block(f"for (unsigned int {index} = 0; {index} < {n}u; {index}++)"))
             yield
 
+    @contextmanager
+    def serial_loop(self, w, index, n):
+        with w.block(f"for (unsigned int {index} = 0; {index} < {n}u; {index}++)"):
+            yield
+
     def queue_setup(self, q):
         self._queues.append(q)
         return [f"uint32_t* __restrict const {q.list_local} = {q.list_array} + "

@@ -462,6 +462,13 @@ class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
                 with w.block(f"for (unsigned int batch = 0; batch < {batches}u; batch++)"):
                     yield
 
+    @contextmanager
+    def serial_loop(self, w, index, n):
+        # one thread, in order: what the C++ backend builds, identically
+        with w.block("if (blockIdx.x == 0u && threadIdx.x == 0u)"):
+            with w.block(f"for (unsigned int {index} = 0; {index} < {n}u; {index}++)"):
+                yield
+
     def init_functions(self, sections):
         w = CodeWriter()
         w.line("// ==== initialisation: one kernel per section, in order ====")

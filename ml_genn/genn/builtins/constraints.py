@@ -159,21 +159,8 @@ _attach(_conn.FixedProbability, params={"prob": "probability"})
 _attach(_conn.FixedProbabilityNoAutapse, params={"prob": "probability"})
 _attach(_conn.FixedNumberPostWithReplacement, params={"num": "non_negative_int"})
 _attach(_conn.Uninitialised)
-# Registered under GeNN's names, but the engine cannot build them yet: a
-# ModelError at build() says what is missing (instead of empty rows).
-_attach(_conn.FixedNumberPreWithReplacement, params={"num": "non_negative_int"},
-        checks=[(lambda p: False,
-                 "FixedNumberPreWithReplacement is built column by column (col_build_code: "
-                 "one pass per postsynaptic neuron, appending to the rows of the "
-                 "presynaptic neurons it draws); this engine's connectivity "
-                 "initialisation runs row_build_code only, so it cannot build it yet")])
-_attach(_conn.FixedNumberTotalWithReplacement, params={"num": "non_negative_int"},
-        checks=[(lambda p: False,
-                 "FixedNumberTotalWithReplacement needs two engine features this engine "
-                 "does not have yet: a host-side step before the rows are built (the "
-                 "Multinomial(num, 1/num_pre) row lengths, computed by the snippet's "
-                 "host_init) and extra global parameters of connectivity snippets that "
-                 "reach the row code (preCalcRowLength)")])
+_attach(_conn.FixedNumberPreWithReplacement, params={"num": "non_negative_int"})
+_attach(_conn.FixedNumberTotalWithReplacement, params={"num": "non_negative_int"})
 _CONV = {n: "positive_int" for n in ("conv_kh", "conv_kw", "conv_sh", "conv_sw", "conv_ih",
                                      "conv_iw", "conv_ic", "conv_oh", "conv_ow", "conv_oc")}
 _attach(_conn.Conv2D, params={**_CONV, "conv_padh": "non_negative_int",

@@ -129,6 +129,8 @@ class Initialisation:
                 sections.append(InitSection(
                     lines, npre, index,
                     comment(f"build connectivity of '{sg.name}' ({ci.snippet.class_name})")))
+            elif ci is not None and ci.snippet.col_build_code.strip() and not kernel_vars:
+                sections.append(self._column_build(sg, index, stride, rl, ind))
             elif kernel_vars:
                 raise ModelError(f"synapse population '{sg.name}': variables initialised "
                                  "with id_kernel need connectivity built by a snippet")
@@ -219,3 +221,35 @@ class Initialisation:
             cw.lines(expand_multiline(rows))
             cw.lines(after)
         return cw.result()
+
+    def _column_build(self, sg, index, stride, rl, ind):
+        """col_build_code: one pass per postsynaptic neuron, appending to the
+        rows of the presynaptic neurons it draws.  Columns run one after the
+        other (in order: rows come out sorted by postsynaptic index, and the
+        result is the same on every target)."""
+        ci = sg.connectivity_initialiser
+        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+
+        def add_synapse(args):
+            aw = CodeWriter()
+            with aw.block():
+                aw.line(f"const unsigned int _idPre = {args[0]};")
+                aw.line(f"if (_idPre >= {npre}u) {{ mg_fail({ERROR_SYNAPSE_INDEX}); }}")
+                with aw.block(f"else if ({rl}[_idPre] < {stride}u)"):
+                    aw.line(f"{ind}[_idPre * {stride}u + {rl}[_idPre]] = id_post;")
+                    aw.line(f"{rl}[_idPre]++;")
+                with aw.block("else"):
+                    aw.line(f"mg_fail({ERROR_ROW});  // row longer than its padded stride")
+            return "\n".join(aw.result())
+        env = self._conn_env(sg, add_synapse, "col")
+        cols = self.renderer().statements(
+            ci.snippet.col_build_code, env, indent=0,
+            context=(ci.snippet.class_name, "col_build_code", f"synapse population '{sg.name}'"))
+        cw = CodeWriter()
+        with self.serial_loop(cw, "id_post", npost):
+            cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
+                    f"{self.stream('conn', sg.name)}u, id_post, 0);")
+            cw.lines(expand_multiline(cols))
+        return InitSection(cw.result(), 1, index,
+                           comment(f"build connectivity of '{sg.name}' by columns "
+                                   f"({ci.snippet.class_name})"))

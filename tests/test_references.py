@@ -239,3 +239,32 @@ def test_spike_time_references_reset_spike_times():
     model.run(1)
     np.testing.assert_array_equal(pop.vars["Last"].values, [-100.0, -100.0, -100.0])
     np.testing.assert_array_equal(pop.vars["Before"].values, [-200.0, -200.0, -200.0])
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_custom_connectivity_update_pre_and_post_variable_references(batch_size):
+    from ml_genn.genn import (create_custom_connectivity_update_model, create_post_var_ref,
+                              create_pre_var_ref)
+    model = GeNNModel("float", f"ccu_var_refs_{batch_size}")
+    model.batch_size = batch_size
+    a = model.add_neuron_population("A", 4, SILENT, {}, {"V": 0.0})
+    b = model.add_neuron_population("B", 3, SILENT, {}, {"V": 0.0})
+    sg = model.add_synapse_population(
+        "S", "SPARSE", a, b, init_weight_update("StaticPulse", {}, {"g": 1.0}),
+        init_postsynaptic("DeltaCurr"))
+    sg.set_sparse_connections(np.array([0, 0, 1, 3, 3, 3]), np.array([1, 2, 0, 0, 1, 2]))
+    counter = create_custom_connectivity_update_model(
+        "Count", pre_vars=[("count", "scalar")], post_vars=[("thr", "scalar")],
+        row_update_code="count = row_length;")
+    ccu = model.add_custom_connectivity_update("C", "Count", sg, counter, {}, {},
+                                               {"count": 0.0}, {"thr": 1.0})
+    model.add_custom_update("Double", "Scale", SCALE, {"k": 2.0}, {},
+                            {"variable": create_pre_var_ref(ccu, "count")})
+    model.add_custom_update("Thr", "Scale", SET, {"level": 7.0}, {},
+                            {"target": create_post_var_ref(ccu, "thr")})
+    model.build()
+    model.load()
+    model.custom_update("Count")
+    model.custom_update("Scale")
+    np.testing.assert_array_equal(ccu.pre_vars["count"].values, [4.0, 2.0, 0.0, 6.0])
+    np.testing.assert_array_equal(ccu.post_vars["thr"].values, [7.0, 7.0, 7.0])

@@ -10,6 +10,7 @@ from . import _openmp  # noqa: F401  (must run before any library is loaded)
 from .errors import BuildError, CodeError, GeNNError, ModelError, RuntimeStateError
 from .model import GeNNModel
 from .references import (create_den_delay_var_ref, create_egp_ref, create_out_post_var_ref,
+                         create_post_var_ref, create_pre_var_ref,
                          create_prev_spike_time_var_ref, create_psm_egp_ref,
                          create_psm_var_ref, create_spike_time_var_ref,
                          create_src_spike_count_var_ref, create_var_ref, create_wu_egp_ref,
@@ -37,7 +38,8 @@ __all__ = [
     "create_psm_var_ref", "create_out_post_var_ref", "create_egp_ref",
     "create_wu_pre_var_ref", "create_wu_post_var_ref", "create_den_delay_var_ref",
     "create_src_spike_count_var_ref", "create_wu_egp_ref", "create_psm_egp_ref",
-    "create_spike_time_var_ref", "create_prev_spike_time_var_ref",
+    "create_spike_time_var_ref", "create_prev_spike_time_var_ref", "create_pre_var_ref",
+    "create_post_var_ref",
     "VarAccess", "VarAccessMode", "VarAccessDim", "CustomUpdateVarAccess",
     "SynapseMatrixType", "SynapseMatrixConnectivity", "SynapseMatrixWeight",
     "ParallelismHint", "get_var_access_dim"]

@@ -10,8 +10,8 @@ class VarRef:
     """Points at one variable of a group; ``key`` names its array."""
     group: object
     var_name: str
-    # "neuron", "psm", "wu", "wu_pre", "wu_post", "out_post", "den_delay",
-    # "spike_count", "spike_time", "custom"
+    # "neuron", "psm", "wu", "wu_pre", "wu_post", "ccu_pre", "ccu_post",
+    # "out_post", "den_delay", "spike_count", "spike_time", "custom"
     kind: str
     transpose_group: Optional[object] = None
     transpose_var: Optional[str] = None
@@ -21,7 +21,8 @@ class VarRef:
         g = self.group
         table = {"neuron": getattr(g, "vars", {}), "psm": getattr(g, "psm_vars", {}),
                  "wu": getattr(g, "vars", {}), "custom": getattr(g, "vars", {}),
-                 "wu_pre": getattr(g, "pre_vars", {}), "wu_post": getattr(g, "post_vars", {})}
+                 "wu_pre": getattr(g, "pre_vars", {}), "wu_post": getattr(g, "post_vars", {}),
+                 "ccu_pre": getattr(g, "pre_vars", {}), "ccu_post": getattr(g, "post_vars", {})}
         return table.get(self.kind, {}).get(self.var_name)
 
     def variable_dims(self):
@@ -40,6 +41,9 @@ class VarRef:
             return g.trg.num_neurons
         if self.kind == "wu_pre":
             return g.src.num_neurons
+        if self.kind in ("ccu_pre", "ccu_post"):
+            sg = g.synapse_group
+            return (sg.src if self.kind == "ccu_pre" else sg.trg).num_neurons
         if self.kind == "den_delay":
             return g.max_dendritic_delay_timesteps * g.trg.num_neurons
         if self.kind == "spike_count":
@@ -120,6 +124,18 @@ def create_wu_post_var_ref(sg, var_name):
     """Reference a postsynaptic variable of a weight update model."""
     _check(sg, sg.post_vars, var_name, "postsynaptic weight update variable")
     return VarRef(sg, var_name, "wu_post")
+
+
+def create_pre_var_ref(ccu, var_name):
+    """Reference a presynaptic variable of a custom connectivity update."""
+    _check(ccu, ccu.pre_vars, var_name, "presynaptic custom connectivity update variable")
+    return VarRef(ccu, var_name, "ccu_pre")
+
+
+def create_post_var_ref(ccu, var_name):
+    """Reference a postsynaptic variable of a custom connectivity update."""
+    _check(ccu, ccu.post_vars, var_name, "postsynaptic custom connectivity update variable")
+    return VarRef(ccu, var_name, "ccu_post")
 
 
 def create_den_delay_var_ref(sg):

@@ -911,11 +911,12 @@ class Backend:
         if ref.kind == "psm":
             v = g.psm_vars[ref.var_name]
             return self._spec(g.name, "psm_" + ref.var_name), v.access, g.trg.num_neurons
-        if ref.kind in ("wu_pre", "wu_post"):
-            role = ref.kind[3:]
+        if ref.kind in ("wu_pre", "wu_post", "ccu_pre", "ccu_post"):
+            role = ref.kind.split("_")[1]
             v = (g.pre_vars if role == "pre" else g.post_vars)[ref.var_name]
-            n = (g.src if role == "pre" else g.trg).num_neurons
-            return self._spec(g.name, f"{role}_{ref.var_name}"), v.access, n
+            # (a custom connectivity update's variables have no batch copies)
+            return (self._spec(g.name, f"{role}_{ref.var_name}"),
+                    int(v.dims) | int(access_mode(v.access)), ref.size)
         if ref.kind in ("out_post", "den_delay", "spike_count", "spike_time"):
             from ..types import VarAccess
             field = {"out_post": "inSyn", "den_delay": "denDelay", "spike_count": "spkCnt",

@@ -978,7 +978,7 @@ def test_dynamic_parameter_values_are_checked(cache):
     with pytest.raises(ModelError, match=r"'Vthresh' = nan must be a finite number"):
         pop.set_dynamic_param_value("Vthresh", float("nan"))
     pop.set_dynamic_param_value("Vthresh", np.float32(-55.0))
-    assert model._arrays[("P", "dyn")][0] == -55.0
+    assert model._arrays[("P", "dyn")][pop.dynamic_params.index("Vthresh")] == -55.0
 
 
 # ---------------------------------------------------------------------------

@@ -394,7 +394,7 @@ class Compiler:
                     genn_syn.set_sparse_connections(snippet.pre_ind, snippet.post_ind)
                 _set_dynamic_and_egps(genn_syn, wu.dynamic_param_names, wu.egp_vals,
                                       wu.var_egp_vals)
-                for p in ps.dynamic_param_names:
+                for p in sorted(ps.dynamic_param_names):
                     genn_syn.set_ps_param_dynamic(p)
                 connection_populations[conn] = genn_syn
         finally:
@@ -463,7 +463,9 @@ def _add_event_condition(wum, condition, src_model):
 
 
 def _set_dynamic_and_egps(genn_group, dynamic, egp_vals, var_egp_vals):
-    for p in dynamic:
+    # sorted: a set's order varies between processes, and the order of the
+    # dynamic parameters is part of the generated code (and its cache key)
+    for p in sorted(dynamic):
         genn_group.set_param_dynamic(p)
     for name, value in egp_vals.items():
         genn_group.extra_global_params[name].set_init_values(value)

@@ -319,6 +319,9 @@ class Group:
                              f"from it once, at build time, and would keep its initial value")
         if dynamic and name not in dynamic_params:
             dynamic_params.append(name)
+            # in name order, whatever the order of the calls: the generated
+            # code (and so the build cache) does not depend on it
+            dynamic_params.sort()
         elif not dynamic and name in dynamic_params:
             dynamic_params.remove(name)
 

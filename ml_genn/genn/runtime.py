@@ -294,6 +294,7 @@ class Runtime:
         for g, var in deferred:
             var.values = _expand_sparse_values(g, var)
             self.push_array(var._array)
+        self._fill_past_values()
         self._note_row_order()
         self.update_column_views()
 
@@ -327,6 +328,18 @@ class Runtime:
             remap[syn.size:] = 0
             self.push((g.name, "colStart"))
             self.push((g.name, "remap"))
+
+    def _fill_past_values(self):
+        """Values read some steps back (postVar[d]) start as the initial
+        value in every kept step."""
+        model = self.model
+        for sg in model.synapse_populations.values():
+            ds, n = sg.max_dendritic_delay_timesteps, sg.trg.num_neurons
+            for name, (key, _) in model._backend._past_values(sg).items():
+                self.pull(key)
+                past = self.arrays[(sg.name, f"pastValues.{name}")].reshape(-1, ds, n)
+                past[:] = self.arrays[key].reshape(-1, 1, n)
+                self.push((sg.name, f"pastValues.{name}"))
 
     def _host_connectivity_step(self, sg, seed, index):
         """Connectivity snippets with a host part (``host_init``, e.g.

@@ -114,6 +114,7 @@ ERROR_DELAY = 32         # addToPostDelay(...) with a delay beyond the delay rin
 ERROR_INDEX_RANGE = 64   # index_constraints broken: run() refused to step
 ERROR_ADD_SYNAPSE = 128  # add_synapse(...) on a full row (custom connectivity update)
 ERROR_CONNECTIVITY_MISMATCH = 256  # populations updated together hold different rows
+ERROR_PAST_VALUE = 512   # postVar[d] with d beyond the dendritic delay ring
 ERROR_MESSAGES = {
     ERROR_ROW: "sparse connectivity produced a row longer than its calc_max_row_len_func "
                "bound (raise the bound)",
@@ -133,6 +134,9 @@ ERROR_MESSAGES = {
     ERROR_CONNECTIVITY_MISMATCH: "a custom connectivity update references a second synapse "
                                  "population whose connectivity differs from the updated "
                                  "one's (those rows were left unchanged)",
+    ERROR_PAST_VALUE: "a postsynaptic variable was read d steps back (postVar[d]) with d "
+                      "outside 0 .. max_dendritic_delay_timesteps - 1 (the oldest kept "
+                      "value was read instead)",
     ERROR_DELAY: "addToPostDelay(...) was called with a delay outside 0 .. "
                  "max_dendritic_delay_timesteps - 1 (the input was dropped; raise "
                  "max_dendritic_delay_timesteps above the largest delay)",
@@ -440,6 +444,12 @@ class Backend:
             f"    if ({self.traits}::is_signed<R>::value && R(b) == R(-1)) {{ return R(0); }}",
             "    return a % b;",
             "}",
+            "// the slot of the value d steps before the last neuron update (postVar[d])",
+            "template<typename D> inline unsigned int mg_past_slot(uint64_t step, D d, "
+            "unsigned int ds) {",
+            f"    if (d < 0 || (uint64_t)d >= ds) {{ mg_fail({ERROR_PAST_VALUE}); d = ds - 1; }}",
+            "    return (unsigned int)((step + ds - 1u - (uint64_t)d) % ds);",
+            "}",
             "template<typename A, typename B> inline A& mg_idiv_assign(A& a, B b) { a = (A)mg_idiv(a, b); return a; }",
             "template<typename A, typename B> inline A& mg_imod_assign(A& a, B b) { a = (A)mg_imod(a, b); return a; }",
             "// element i of an extra global parameter of n elements: outside it, the",
@@ -552,10 +562,63 @@ class Backend:
         slot synaptic code reads pre (post) neuron state from."""
         return "_readSlot" if role == "pre" else "_postReadSlot"
 
+    def _past_values(self, sg):
+        """{code name: (array key of the present value, C type)} of the
+        postsynaptic variables and neuron variable references that this
+        group's synaptic code reads some steps back, as ``postVar[d]``
+        (heterogeneous dendritic delays: GeNN keeps their last
+        ``max_dendritic_delay_timesteps`` values)."""
+        from ..code.tokenizer import tokenize
+        wu = sg.snippet
+        read_back = set()
+        for field in ("pre_spike_syn_code", "pre_event_syn_code", "post_spike_syn_code",
+                      "post_event_syn_code", "synapse_dynamics_code"):
+            try:
+                tokens = [t for t in tokenize(getattr(wu, field) or "")]
+            except Exception:
+                continue            # the renderer reports it, with its position
+            read_back |= {a.text for a, b in zip(tokens, tokens[1:])
+                          if a.kind == "ident" and b.text == "["}
+        out = {}
+        for v in sg.post_vars.values():
+            if v.name in read_back:
+                out[v.name] = ((sg.name, "post_" + v.name), v.type)
+        for r in wu.post_neuron_var_refs:
+            if r.name in read_back:
+                target = self._neuron_ref_target(sg, sg.trg, r.name,
+                                                 sg.wu_initialiser.post_var_refs[r.name])
+                out[r.name] = ((sg.trg.name, target), sg.trg.vars[target].type)
+        if out and sg.max_dendritic_delay_timesteps <= 1:
+            raise ModelError(f"synapse population '{sg.name}': its code reads "
+                             f"{', '.join(sorted(out))} some steps back ({sorted(out)[0]}[d]); "
+                             "set max_dendritic_delay_timesteps (> the largest d) before "
+                             "build()")
+        return out
+
+    def _past_readable(self, sg, name, value):
+        """``value``, also readable ``d`` steps back as ``name[d]`` when the
+        group keeps its past values (then read-only in synaptic code)."""
+        past = self.layout.get(sg.name, f"pastValues.{name}")
+        if past is None:
+            return value
+        ds, npost = sg.max_dendritic_delay_timesteps, sg.trg.num_neurons
+
+        def back(d):
+            return (f"{past.c_name}[(batch * {ds}u + mg_past_slot(step, ({d}), {ds}u)) * "
+                    f"{npost}u + id_post]")
+        return Value(value.text, ctype=value.ctype, index=back,
+                     description=value.description + " (readable d steps back: name[d])",
+                     read_only_hint="Variables read some steps back are read-only in "
+                                    "synaptic code.")
+
     def _synapse_arrays(self, sg):
         conn, weight = sg.matrix_type.connectivity, sg.matrix_type.weight
         npre, npost = sg.src.num_neurons, sg.trg.num_neurons
         self.add_array(sg.name, "inSyn", "scalar", self.B * npost)
+        ds = sg.max_dendritic_delay_timesteps
+        for name, (_, ctype) in self._past_values(sg).items():
+            # the values of the last ds steps, written by the target's update
+            self.add_array(sg.name, f"pastValues.{name}", ctype, self.B * ds * npost)
         if sg.snippet.pre_event_threshold_condition_code.strip():
             slots = sg.src.num_delay_slots
             self.add_array(sg.name, "evntCnt", "uint32_t", self.B * slots)
@@ -759,9 +822,10 @@ class Backend:
                                                             "of the spike's time step."))
                     continue
                 spec = self._spec(sg.name, f"{role}_{v.name}")
-                env.define(v.name, Value(
-                    f"{spec.c_name}[{self._batched_index(v, n, idx)}]",
-                    writable=writable(v.access), ctype=v.type, description=f"{role}synaptic variable"))
+                env.define(v.name, self._past_readable(
+                    sg, v.name, Value(f"{spec.c_name}[{self._batched_index(v, n, idx)}]",
+                                      writable=writable(v.access), ctype=v.type,
+                                      description=f"{role}synaptic variable")))
             for r in decls:
                 target = self._neuron_ref_target(sg, ng, r.name, values[r.name])
                 v = ng.vars[target]
@@ -774,10 +838,10 @@ class Backend:
                                        "time step."))
                     continue
                 spec = self._spec(ng.name, target)
-                env.define(r.name, Value(
-                    f"{spec.c_name}[{self._batched_index(v, n, idx)}]",
-                    writable=writable(r.access), ctype=v.type,
-                    description=f"{role}synaptic neuron variable reference"))
+                env.define(r.name, self._past_readable(
+                    sg, r.name, Value(f"{spec.c_name}[{self._batched_index(v, n, idx)}]",
+                                      writable=writable(r.access), ctype=v.type,
+                                      description=f"{role}synaptic neuron variable reference")))
             # as in GeNN: the time the spike arrives here, stored time +
             # (axonal or back-propagation delay + 1) * dt
             shift = c_literal((self._role_delay(sg, role) + 1) * self.model.dt, "timepoint",

@@ -171,6 +171,23 @@ class NeuronUpdate:
                 spec = self._spec(ng.name, v.name)
                 cw.line(f"_p_{spec.c_name}[{self._elem(v, 'id')}] = {v.name};")
         cw.lines(wu["store"])
+        cw.lines(self._past_value_stores(ng))
+
+    def _past_value_stores(self, ng):
+        """Keep the values that incoming synapse groups read some steps back
+        (postVar[d]): this step's value in slot step % max_dendritic_delay."""
+        n = ng.num_neurons
+        lines = []
+        for sg in ng.in_syn:
+            ds = sg.max_dendritic_delay_timesteps
+            for name, (key, _) in self._past_values(sg).items():
+                past = self._spec(sg.name, f"pastValues.{name}")
+                src = self._spec(*key)
+                at = f"batch * {n}u + id" if src.size > n else "id"
+                lines.append(f"{past.c_name}[(batch * {ds}u + (unsigned int)(step % {ds}u)) * "
+                             f"{n}u + id] = {src.c_name}[{at}];  // "
+                             + comment(f"for {name}[d]"))
+        return lines
 
     def _spike_times(self, ng, times):
         """Setup lines and per-neuron lines of the spike times.

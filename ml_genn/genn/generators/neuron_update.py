@@ -345,16 +345,9 @@ class NeuronUpdate:
             local_names[v.name] = local
             env.define(v.name, Value(local, writable=writable(v.access), ctype=v.type,
                                      description="postsynaptic variable"))
-        refs = sg.ps_initialiser.var_refs
-        for r in ps.neuron_var_refs:
-            target = refs[r.name]
-            tname = target if isinstance(target, str) else target.var_name
-            if tname not in sg.trg.vars:
-                raise ModelError(f"synapse population '{sg.name}': neuron var ref '{r.name}' "
-                                 f"names '{tname}', which '{sg.trg.name}' does not have")
-            env.define(r.name, Value(tname, writable=writable(r.access),
-                                     ctype=sg.trg.vars[tname].type,
-                                     description="neuron variable reference"))
+        ref_names = self._neuron_loop_refs(env, f"synapse population '{sg.name}'",
+                                           ps.neuron_var_refs, sg.ps_initialiser.var_refs,
+                                           sg.trg)
         rend = self.renderer()
         code = rend.statements(ps.sim_code, env, indent=0,
                                context=(ps.class_name, "sim_code", f"synapse population '{sg.name}'"))
@@ -383,8 +376,6 @@ class NeuronUpdate:
                             f"{local_names[v.name]};")
             cw.line(f"_p_{self._array_name(sg.name, 'inSyn')}[id] = inSyn;")
         lines = cw.result()
-        ref_names = {r.name: (refs[r.name] if isinstance(refs[r.name], str)
-                              else refs[r.name].var_name) for r in ps.neuron_var_refs}
         return (lines, {ref_names[k] for k in used if k in ref_names},
                 {ref_names[k] for k in written if k in ref_names}, self.uses_rng(env))
 
@@ -403,17 +394,8 @@ class NeuronUpdate:
             env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, n, 'id')}]",
                                      writable=writable(v.access), ctype=v.type,
                                      description="current source variable"))
-        ref_names = {}
-        for r in snippet.neuron_var_refs:
-            target = cs.var_refs[r.name]
-            tname = target if isinstance(target, str) else target.var_name
-            ref_names[r.name] = tname
-            if tname not in cs.target.vars:
-                raise ModelError(f"current source '{cs.name}': neuron var ref '{r.name}' "
-                                 f"names '{tname}', which '{cs.target.name}' does not have")
-            env.define(r.name, Value(tname, writable=writable(r.access),
-                                     ctype=cs.target.vars[tname].type,
-                                     description="neuron variable reference"))
+        ref_names = self._neuron_loop_refs(env, f"current source '{cs.name}'",
+                                           snippet.neuron_var_refs, cs.var_refs, cs.target)
         rend = self.renderer()
         code = rend.statements(snippet.injection_code, env, indent=0,
                                context=(snippet.class_name, "injection_code", f"current source '{cs.name}'"))
@@ -424,3 +406,21 @@ class NeuronUpdate:
         used, written = env.root.used, env.root.written
         return (lines, {ref_names[k] for k in used if k in ref_names},
                 {ref_names[k] for k in written if k in ref_names}, self.uses_rng(env))
+
+    @staticmethod
+    def _neuron_loop_refs(env, owner, decls, values, ng):
+        """Neuron variable references of code run in ``ng``'s neuron loop
+        (postsynaptic models, current sources): the variable's local there.
+        Returns {reference name: variable name}."""
+        names = {}
+        for r in decls:
+            target = values[r.name]
+            tname = target if isinstance(target, str) else target.var_name
+            if tname not in ng.vars:
+                raise ModelError(f"{owner}: neuron var ref '{r.name}' names '{tname}', which "
+                                 f"'{ng.name}' does not have")
+            names[r.name] = tname
+            env.define(r.name, Value(tname, writable=writable(r.access),
+                                     ctype=ng.vars[tname].type,
+                                     description="neuron variable reference"))
+        return names

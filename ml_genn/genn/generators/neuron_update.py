@@ -65,14 +65,9 @@ class NeuronUpdate:
         # inputs: postsynaptic models of incoming groups, then current sources
         input_blocks = []
         targets = {"Isyn"} | {a.name for a in snippet.additional_input_vars}
-        for sg in ng.in_syn:
-            lines, u, w, r = self._psm_block(sg, targets)
-            input_blocks += lines
-            used |= u
-            written |= w
-            rng |= r
-        for cs in ng.current_sources:
-            lines, u, w, r = self._cs_block(cs, targets)
+        blocks = ([self._psm_block(sg, targets) for sg in ng.in_syn]
+                  + [self._cs_block(cs, targets) for cs in ng.current_sources])
+        for lines, u, w, r in blocks:
             input_blocks += lines
             used |= u
             written |= w

@@ -1,8 +1,9 @@
 """Compilers: turn a Network into a runnable engine model."""
 from .compiled_network import CompiledNetwork
+from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import Compiler
 from .few_spike_compiler import CompiledFewSpikeNetwork, FewSpikeCompiler
 from .inference_compiler import CompiledInferenceNetwork, InferenceCompiler
 
 __all__ = ["Compiler", "CompiledFewSpikeNetwork", "CompiledInferenceNetwork",
-           "CompiledNetwork", "FewSpikeCompiler", "InferenceCompiler"]
+           "CompiledNetwork", "CompiledTrainingNetwork", "FewSpikeCompiler", "InferenceCompiler"]

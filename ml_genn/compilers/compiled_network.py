@@ -138,7 +138,7 @@ class CompiledNetwork:
         # or load that fails leaves nothing behind (a later 'with' works).
         try:
             if self.genn_model._built is None:
-                self.genn_model.build()
+                self._build()
             self.genn_model.load(num_recording_timesteps=self.num_recording_timesteps)
         except BaseException as e:
             try:
@@ -149,6 +149,19 @@ class CompiledNetwork:
             raise
         CompiledNetwork._context = self
         return self
+
+    def _build(self):
+        """Build the model; with a communicator rank 0 builds first and the
+        other ranks then find the library in the build cache."""
+        comm = self.communicator
+        if comm is None or comm.num_ranks == 1:
+            self.genn_model.build()
+            return
+        if comm.rank == 0:
+            self.genn_model.build()
+        comm.barrier()
+        if comm.rank != 0:
+            self.genn_model.build()
 
     def __exit__(self, exc_type, exc, tb):
         try:

@@ -1,0 +1,227 @@
+"""CompiledTrainingNetwork's loop, checked with recording losses, optimisers
+and callbacks around a network whose readout is known in closed form
+(binary inputs -> integrate-and-fire neurons that never fire: V = x @ W)."""
+import numpy as np
+import pytest
+
+from ml_genn import Connection, Network, Population
+from ml_genn.callbacks import Callback, Checkpoint
+from ml_genn.communicators import Communicator
+from ml_genn.compilers import CompiledTrainingNetwork, InferenceCompiler
+from ml_genn.compilers.gradient_sync import AllReduceGradients
+from ml_genn.connectivity import Dense
+from ml_genn.losses import Loss
+from ml_genn.neurons import BinarySpikeInput, IntegrateFire
+from ml_genn.optimisers import Optimiser
+from ml_genn.serialisers import Numpy
+
+TIMESTEPS = 2
+
+
+class RecordingLoss(Loss):
+    def __init__(self, log):
+        self.log = log
+
+    def add_to_neuron(self, model, shape, batch_size, example_timesteps):
+        pass
+
+    def set_target(self, genn_pop, y_true, shape, batch_size, example_timesteps):
+        self.log.append(("target", np.asarray(y_true).tolist(), batch_size,
+                         example_timesteps))
+
+
+class RecordingOptimiser(Optimiser):
+    def __init__(self, log):
+        self.log = log
+
+    def set_step(self, genn_cu, step):
+        self.log.append(("step", genn_cu, step))
+
+    def get_model(self, gradient_ref, var_ref, zero_gradient, clamp_var=None):
+        raise AssertionError("not used")
+
+
+class RecordingCallback(Callback):
+    def __init__(self, log, tag):
+        self.log, self.tag = log, tag
+
+    def on_train_begin(self):
+        self.log.append((self.tag, "train_begin"))
+
+    def on_train_end(self, metrics):
+        self.log.append((self.tag, "train_end"))
+
+    def on_test_begin(self):
+        self.log.append((self.tag, "test_begin"))
+
+    def on_test_end(self, metrics):
+        self.log.append((self.tag, "test_end"))
+
+    def on_epoch_begin(self, epoch):
+        self.log.append((self.tag, "epoch_begin", epoch))
+
+    def on_epoch_end(self, epoch, metrics):
+        self.log.append((self.tag, "epoch_end", epoch,
+                         {p.name: m.result for p, m in metrics.items()}))
+
+    def on_batch_begin(self, batch):
+        self.log.append((self.tag, "batch_begin", batch))
+
+    def on_batch_end(self, batch, metrics):
+        self.log.append((self.tag, "batch_end", batch))
+
+
+def training_net(w, log, batch_size, **kwargs):
+    """A CompiledTrainingNetwork around an inference-compiled integrator
+    (spikes dropped between batches, so each batch reads x @ W)."""
+    net = Network()
+    with net:
+        inp = Population(BinarySpikeInput(), w.shape[0])
+        out = Population(IntegrateFire(v_thresh=1e9, readout="var"), w.shape[1])
+        conn = Connection(inp, out, Dense(weight=w))
+    inf = InferenceCompiler(evaluate_timesteps=TIMESTEPS, batch_size=batch_size).compile(net)
+    optimiser = RecordingOptimiser(log)
+    compiled = CompiledTrainingNetwork(
+        inf.genn_model, inf.neuron_populations, inf.connection_populations, None,
+        {out: RecordingLoss(log)}, TIMESTEPS,
+        inf.base_callbacks + [RecordingCallback(log, "base")],
+        inf.base_callbacks + [RecordingCallback(log, "vbase")],
+        [(optimiser, ["cu_a", "cu_b"])], [(conn, "g")], [(out, "V")], reset_spikes_between_batches=True, **kwargs)
+    return compiled, inp, out, conn
+
+
+def data(n, seed=3):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2, size=(n, 5)).astype(np.float32)
+    w = rng.integers(-4, 5, size=(5, 3)).astype(np.float32)
+    return x, w
+
+
+def test_epochs_batches_targets_and_optimiser_steps_in_order():
+    x, w = data(5)
+    labels = np.argmax(x @ w, axis=1)
+    labels[0] = (labels[0] + 1) % 3                 # one wrong: accuracy 4/5
+    log = []
+    compiled, inp, out, _ = training_net(w, log, batch_size=2)
+    with compiled:
+        metrics, cb_data = compiled.train({inp: x}, {out: labels}, num_epochs=2,
+                                          start_epoch=1, shuffle=False, callbacks=[])
+    assert metrics[out].result == pytest.approx(4 / 5)
+    assert cb_data == {}
+    expected = [("base", "train_begin")]
+    step = 3 * 1                                    # 3 batches per epoch, start_epoch 1
+    for epoch in (1, 2):
+        expected.append(("base", "epoch_begin", epoch))
+        for b, (lo, hi) in enumerate([(0, 2), (2, 4), (4, 5)]):
+            expected += [("base", "batch_begin", b),
+                         ("target", labels[lo:hi].tolist(), 2, TIMESTEPS),
+                         ("step", "cu_a", step), ("step", "cu_b", step),
+                         ("base", "batch_end", b)]
+            step += 1
+        expected.append(("base", "epoch_end", epoch, {out.name: pytest.approx(4 / 5)}))
+    expected.append(("base", "train_end"))
+    assert log == expected
+
+
+def test_shuffle_uses_numpys_global_generator_per_epoch():
+    x, w = data(6)
+    labels = np.arange(6) % 3
+    log = []
+    compiled, inp, out, _ = training_net(w, log, batch_size=6)
+    np.random.seed(11)
+    orders = [np.random.permutation(6) for _ in range(2)]
+    np.random.seed(11)
+    with compiled:
+        compiled.train({inp: x}, {out: labels}, num_epochs=2, callbacks=[])
+    targets = [entry[1] for entry in log if entry[0] == "target"]
+    assert targets == [labels[o].tolist() for o in orders]
+
+
+def test_validation_split_holds_out_the_last_examples():
+    x, w = data(5)
+    labels = np.argmax(x @ w, axis=1)
+    labels[4] = (labels[4] + 1) % 3                 # the held-out wrong label
+    log = []
+    compiled, inp, out, _ = training_net(w, log, batch_size=2)
+    with compiled:
+        result = compiled.train({inp: x}, {out: labels}, num_epochs=1, shuffle=False,
+                                validation_split=0.4, callbacks=[],
+                                validation_callbacks=[])
+    train_metrics, val_metrics, train_data, val_data = result
+    # round(0.6 * 5) = 3 training examples, 2 for validation
+    assert train_metrics[out].result == pytest.approx(1.0)
+    assert val_metrics[out].result == pytest.approx(0.5)
+    targets = [entry[1] for entry in log if entry[0] == "target"]
+    assert targets == [labels[0:2].tolist(), labels[2:3].tolist()]   # none for validation
+    vlog = [e[1:] for e in log if e[0] == "vbase"]
+    assert vlog == [("test_begin",), ("epoch_begin", 0), ("batch_begin", 0),
+                    ("batch_end", 0), ("epoch_end", 0, {out.name: pytest.approx(0.5)}),
+                    ("test_end",)]
+
+
+def test_argument_errors():
+    x, w = data(4)
+    labels = np.zeros(4, dtype=int)
+    compiled, inp, out, _ = training_net(w, [], batch_size=2)
+    with compiled:
+        with pytest.raises(RuntimeError, match="not both"):
+            compiled.train({inp: x}, {out: labels}, 1, validation_split=0.5,
+                           validation_x={inp: x}, validation_y={out: labels})
+        with pytest.raises(RuntimeError, match="3 examples"):
+            compiled.train({inp: x[:3]}, {out: labels}, 1, callbacks=[])
+        with pytest.raises(ValueError, match=r"\[0, 3\)"):
+            compiled.train({inp: x}, {out: labels + 7}, 1, callbacks=[])
+    with pytest.raises(RuntimeError, match="with compiled_net"):
+        compiled.train({inp: x}, {out: labels}, 1)
+
+
+def test_save_and_checkpoint_write_the_checkpointed_variables(tmp_path):
+    x, w = data(4)
+    labels = np.zeros(4, dtype=int)
+    compiled, inp, out, conn = training_net(w, [], batch_size=2)
+    with compiled:
+        compiled.train({inp: x}, {out: labels}, num_epochs=2, shuffle=False,
+                       callbacks=[Checkpoint(Numpy(str(tmp_path)), epoch_interval=1)])
+        compiled.save(("final",), Numpy(str(tmp_path)))
+    for key in ("0", "1", "final"):
+        np.testing.assert_array_equal(np.load(tmp_path / f"{key}-{conn.name}-g.npy"),
+                                      w.reshape(-1))
+    # V of the last batch (examples 2, 3) after two steps: x @ w
+    np.testing.assert_array_equal(np.load(tmp_path / f"final-{out.name}-V.npy"),
+                                  x[2:4] @ w)
+
+
+class FakeRanks(Communicator):
+    """``num_ranks`` ranks that all hold the same values."""
+
+    def __init__(self, num_ranks):
+        self._n = num_ranks
+
+    def barrier(self):
+        pass
+
+    def broadcast(self, data, root):
+        pass
+
+    def reduce_sum(self, value):
+        return value * self._n
+
+    rank = 0
+
+    @property
+    def num_ranks(self):
+        return self._n
+
+
+def test_all_reduce_gradients_replaces_values_by_their_sum_over_ranks():
+    x, w = data(2)
+    compiled, inp, out, conn = training_net(w, [], batch_size=2)
+    sync = AllReduceGradients([(compiled.connection_populations[conn], "g")], FakeRanks(3),
+                              filter_fn=lambda b: b > 0)
+    with compiled:
+        sync.on_batch_end(0, {})
+        np.testing.assert_array_equal(compiled.connection_populations[conn].vars["g"].values,
+                                      w.reshape(-1))
+        sync.on_batch_end(1, {})
+        np.testing.assert_array_equal(compiled.connection_populations[conn].vars["g"].values,
+                                      3 * w.reshape(-1))

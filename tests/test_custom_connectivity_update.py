@@ -386,3 +386,27 @@ def test_batched_reference_is_refused():
                                      var_refs={"d": create_wu_var_ref(sg, "d")})
     with pytest.raises(ModelError, match="batch"):
         m.build()
+
+
+def test_host_update_and_rows_draw_from_different_streams():
+    """The host update and row 0 must not draw the same random numbers (the
+    host update once used row 0's Philox counter)."""
+    draws = create_custom_connectivity_update_model(
+        "Draws", pre_vars=[("rowDraw", "scalar"), ("hostDraw", "scalar")],
+        host_update_code="""
+        for (unsigned int i = 0; i < num_pre; i++) {
+            hostDraw[i] = gennrand_uniform();
+        }""",
+        row_update_code="rowDraw = gennrand_uniform();")
+    m, a, b, sg = _model("ccu_host_rng")
+    m.seed = 5
+    ccu = m.add_custom_connectivity_update("draws", "Draws", sg, draws, {}, {},
+                                           {"rowDraw": 0.0, "hostDraw": 0.0})
+    m.build()
+    m.load()
+    m.custom_update("Draws")
+    row = ccu.pre_vars["rowDraw"].values
+    host = ccu.pre_vars["hostDraw"].values
+    # every draw is a distinct uniform number: no two of the 2 * NPRE coincide
+    assert np.all((row > 0) & (row < 1)) and np.all((host > 0) & (host < 1))
+    assert np.unique(np.concatenate([row, host])).size == 2 * NPRE

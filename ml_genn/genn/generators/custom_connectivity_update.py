@@ -120,11 +120,14 @@ class CustomConnectivityUpdate:
             out.append((r.name, spec, writable(r.access), spec.ctype))
         return out
 
-    def _rng_lines(self, ccu, env, element):
+    def _rng_lines(self, ccu, env, element, purpose="ccu"):
+        """Random numbers of one row (``element``) or of the host update
+        (``purpose="ccu_host"``: its own stream, so it never draws the
+        numbers row 0 draws)."""
         if not self.uses_rng(env):
             return []
         calls = self._array_name(ccu.name, "_calls")
-        return [f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {self.stream('ccu', ccu.name)}u, "
+        return [f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {self.stream(purpose, ccu.name)}u, "
                 f"{element}, {calls}[0]);"]
 
     # -- host_update_code -----------------------------------------------------
@@ -160,7 +163,7 @@ class CustomConnectivityUpdate:
             cw.comment(f"host update of custom connectivity update '{ccu.name}' "
                        f"(model '{snippet.class_name}')")
             with self.element_loops(cw, "_host", 1, None):
-                cw.lines(self._rng_lines(ccu, env, "0u"))
+                cw.lines(self._rng_lines(ccu, env, "0u", "ccu_host"))
                 cw.lines(expand_multiline(lines))
         return cw.result()
 

@@ -2,8 +2,9 @@
 from .compiled_network import CompiledNetwork
 from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import Compiler
+from .eprop_compiler import EPropCompiler
 from .few_spike_compiler import CompiledFewSpikeNetwork, FewSpikeCompiler
 from .inference_compiler import CompiledInferenceNetwork, InferenceCompiler
 
 __all__ = ["Compiler", "CompiledFewSpikeNetwork", "CompiledInferenceNetwork",
-           "CompiledNetwork", "CompiledTrainingNetwork", "FewSpikeCompiler", "InferenceCompiler"]
+           "CompiledNetwork", "CompiledTrainingNetwork", "EPropCompiler", "FewSpikeCompiler", "InferenceCompiler"]

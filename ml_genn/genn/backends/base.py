@@ -971,7 +971,9 @@ class Backend:
         if ref.kind == "custom":
             v = g.vars[ref.var_name]
             dims = custom_update_var_dims(v.access, g.update_dims())
-            return self._spec(g.name, ref.var_name), int(dims) | int(access_mode(v.access)), g.size
+            # a custom update over synapses has one element per synapse slot
+            return (self._spec(g.name, ref.var_name), int(dims) | int(access_mode(v.access)),
+                    self._custom_update_size(g))
         if ref.kind == "psm":
             v = g.psm_vars[ref.var_name]
             return self._spec(g.name, "psm_" + ref.var_name), v.access, g.trg.num_neurons

@@ -4,7 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo engine-demo test bench clean
+# Open MPI (Debian) for the data-parallel training tests (mpirun -np 2)
+MPI_PACKAGES := openmpi-bin libopenmpi-dev
+
+.PHONY: demo engine-demo test bench clean mpi-system
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +21,14 @@ demo: $(VENV)/.installed
 engine-demo: $(VENV)/.installed
 	$(PY) examples/engine_lif_network.py --out out
 
-test: $(VENV)/.installed
+mpi-system:
+	@command -v mpirun >/dev/null 2>&1 || { \
+	  echo "installing Open MPI ($(MPI_PACKAGES)) for the data-parallel training tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(MPI_PACKAGES); }
+
+test: mpi-system $(VENV)/.installed
 	$(PY) -m pytest -q tests
 
 bench: $(VENV)/.installed

@@ -256,12 +256,29 @@ def test_array_c_names_are_unique_by_construction():
     ("V = E + 1;", "'E' is an array .*read one element with E\\[index\\]"),
     ("V = V[0];", "'V' is a read-write variable, not an array"),
     ("V = E[0.5f];", "index of 'E\\[...\\]' must be an integer"),
-    ("E[0] = 1.0f;", "cannot assign to elements of 'E': it is read-only"),
 ])
 def test_pointers_in_code_strings(code, message):
     err = _code_error(code)
     assert re.search(message, str(err)), str(err)
     assert "model 'Hostile'" in str(err) and "field 'sim_code'" in str(err)
+
+
+def test_code_strings_write_elements_of_extra_global_parameters():
+    """As in GeNN, code may write an EGP's elements (EventProp keeps spike
+    times in them); writes are bounds-checked like reads (see
+    test_hardening_runtime's native error cases)."""
+    nm = create_neuron_model("Writer", vars=[("V", "scalar")],
+                             extra_global_params=[("E", "scalar*")],
+                             sim_code="V += 1.0f; E[(batch * num_neurons) + id] = V * 10.0f;")
+    m = _model()
+    m.batch_size = 2
+    pop = m.add_neuron_population("Pop", 3, nm, {}, {"V": 0.0})
+    pop.extra_global_params["E"].set_init_values(np.zeros(6))
+    m.build()
+    m.load()
+    m.run(2)
+    pop.extra_global_params["E"].pull_from_device()
+    np.testing.assert_array_equal(pop.extra_global_params["E"].view, np.full(6, 20.0))
 
 
 @pytest.mark.parametrize("code,message", [

@@ -800,6 +800,9 @@ NATIVE_ERROR_CASES = {
     "egp_too_short": ("vars=[('V', 'scalar')], extra_global_params=[('e', 'scalar*')], "
                       "sim_code='V = e[id + 5];'", "{'V': 0.0}",
                       "extra global parameter was indexed outside its size"),
+    "egp_write_too_short": ("vars=[('V', 'scalar')], extra_global_params=[('e', 'scalar*')], "
+                            "sim_code='e[id + 5] = V;'", "{'V': 0.0}",
+                            "extra global parameter was indexed outside its size"),
     "egp_negative": ("vars=[('V', 'scalar'), ('k', 'int')], "
                      "extra_global_params=[('e', 'scalar*')], sim_code='V = e[k];'",
                      "{'V': 0.0, 'k': -1000000}",

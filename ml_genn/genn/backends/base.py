@@ -339,14 +339,15 @@ class Backend:
 
     def egp_value(self, spec, description="extra global parameter"):
         """The code-string symbol of an EGP array: only ``name[index]`` is
-        allowed, and every use is recorded in :attr:`egps_read`."""
+        allowed (read or written, as in GeNN: e.g. EventProp's spike-time
+        rings), and every use is recorded in :attr:`egps_read`."""
         def element(index, spec=spec):
             self.egps_read.add(spec.key)
             # bounds-checked: a too short (or unset) EGP never reads or writes
             # outside its array
             return f"(*mg_at({spec.c_name}, mg_size[{spec.index}], ({index})))"
-        return Value(spec.c_name, pointer=True, description=description, ctype=spec.ctype,
-                     index=element)
+        return Value(spec.c_name, pointer=True, writable=True, description=description,
+                     ctype=spec.ctype, index=element)
 
     def add_egps(self, env, group, egps, field_prefix=""):
         for egp in egps:

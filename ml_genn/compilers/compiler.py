@@ -509,6 +509,66 @@ def add_neuron_reset(genn_model, genn_pop, reset_vars, group, name):
     return add_custom_update(genn_model, model, group, name)
 
 
+_SOFTMAX_MAX_MODEL = {
+    "vars": [("MaxVal", "scalar", CustomUpdateVarAccess.REDUCE_NEURON_MAX)],
+    "var_refs": [("Val", "scalar", VarAccessMode.READ_ONLY)],
+    "update_code": "MaxVal = Val;"}
+
+_SOFTMAX_SUM_MODEL = {
+    "params": [("Temp", "scalar")],
+    "vars": [("SumExpVal", "scalar", CustomUpdateVarAccess.REDUCE_NEURON_SUM)],
+    "var_refs": [("Val", "scalar", VarAccessMode.READ_ONLY),
+                 ("MaxVal", "scalar", VarAccessMode.READ_ONLY)],
+    "update_code": "SumExpVal = exp((Val - MaxVal) / Temp);"}
+
+_SOFTMAX_MODEL = {
+    "params": [("Temp", "scalar")],
+    "var_refs": [("Val", "scalar", VarAccessMode.READ_ONLY),
+                 ("MaxVal", "scalar", VarAccessMode.READ_ONLY),
+                 ("SumExpVal", "scalar", VarAccessMode.READ_ONLY),
+                 ("SoftmaxVal", "scalar", VarAccessMode.READ_WRITE)],
+    "update_code": "SoftmaxVal = exp((Val - MaxVal) / Temp) / SumExpVal;"}
+
+
+def add_softmax_custom_updates(genn_model, genn_pop, input_var: str, output_var: str,
+                               group_prefix: str = "", temperature: float = 1.0):
+    """Three custom-update groups computing ``output_var = softmax(input_var
+    / temperature)`` over the neurons of each batch element:
+    ``<prefix>Softmax1`` (maximum), ``<prefix>Softmax2`` (sum of the shifted
+    exponentials) and ``<prefix>Softmax3`` (the normalised output); run them
+    in this order.
+
+    Args:
+        genn_model: the engine model
+        genn_pop: the engine neuron group
+        input_var: name of the variable to normalise
+        output_var: name of the (read-write) variable receiving the result
+        group_prefix: prefix of the three group names
+        temperature: softmax temperature
+    """
+    name = genn_pop.name
+    max_cu = add_custom_update(
+        genn_model,
+        CustomUpdateModel(deepcopy(_SOFTMAX_MAX_MODEL), {}, {"MaxVal": 0.0},
+                          {"Val": create_var_ref(genn_pop, input_var)}),
+        f"{group_prefix}Softmax1", f"{group_prefix}Softmax1{name}")
+    sum_cu = add_custom_update(
+        genn_model,
+        CustomUpdateModel(deepcopy(_SOFTMAX_SUM_MODEL), {"Temp": temperature},
+                          {"SumExpVal": 0.0},
+                          {"Val": create_var_ref(genn_pop, input_var),
+                           "MaxVal": create_var_ref(max_cu, "MaxVal")}),
+        f"{group_prefix}Softmax2", f"{group_prefix}Softmax2{name}")
+    add_custom_update(
+        genn_model,
+        CustomUpdateModel(deepcopy(_SOFTMAX_MODEL), {"Temp": temperature}, {},
+                          {"Val": create_var_ref(genn_pop, input_var),
+                           "MaxVal": create_var_ref(max_cu, "MaxVal"),
+                           "SumExpVal": create_var_ref(sum_cu, "SumExpVal"),
+                           "SoftmaxVal": create_var_ref(genn_pop, output_var)}),
+        f"{group_prefix}Softmax3", f"{group_prefix}Softmax3{name}")
+
+
 __all__ = ["Compiler", "SupportedMatrixType", "PRE_OUTPUT_REF", "create_reset_custom_update",
            "get_delay_type", "get_conn_max_delay", "add_custom_update",
-           "add_out_post_zero_custom_update", "VarAccessMode"]
+           "add_out_post_zero_custom_update", "add_softmax_custom_updates", "VarAccessMode"]

@@ -29,7 +29,7 @@ def _run(cmd, cwd):
                                     f"{result.stderr}")
 
 
-@pytest.mark.parametrize("compiler", ["eprop"])
+@pytest.mark.parametrize("compiler", ["eprop", "event_prop"])
 def test_two_ranks_reach_the_weights_of_one_process(compiler, tmp_path):
     mpirun = shutil.which("mpirun")
     if mpirun is None:

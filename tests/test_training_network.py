@@ -151,8 +151,9 @@ def test_validation_split_holds_out_the_last_examples():
     # round(0.6 * 5) = 3 training examples, 2 for validation
     assert train_metrics[out].result == pytest.approx(1.0)
     assert val_metrics[out].result == pytest.approx(0.5)
+    # validation sets its targets too (after the training batches)
     targets = [entry[1] for entry in log if entry[0] == "target"]
-    assert targets == [labels[0:2].tolist(), labels[2:3].tolist()]   # none for validation
+    assert targets == [labels[0:2].tolist(), labels[2:3].tolist(), labels[3:5].tolist()]
     vlog = [e[1:] for e in log if e[0] == "vbase"]
     assert vlog == [("test_begin",), ("epoch_begin", 0), ("batch_begin", 0),
                     ("batch_end", 0), ("epoch_end", 0, {out.name: pytest.approx(0.5)}),
@@ -225,3 +226,43 @@ def test_all_reduce_gradients_replaces_values_by_their_sum_over_ranks():
         sync.on_batch_end(1, {})
         np.testing.assert_array_equal(compiled.connection_populations[conn].vars["g"].values,
                                       3 * w.reshape(-1))
+
+
+def test_mean_square_error_metric_covers_the_whole_output_trace():
+    """With per-timestep targets the "mean_square_error" metric is the mean
+    over every step, neuron and example of (output - target)^2; checked
+    against the output trace recorded step by step."""
+    from ml_genn.callbacks import VarRecorder
+    from ml_genn.compilers import EPropCompiler
+    from ml_genn.compilers.eprop_compiler import default_params
+    from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+    from ml_genn.utils.data import preprocess_spikes
+
+    steps, n_in, n_out, n = 20, 4, 2, 4
+    rng = np.random.default_rng(5)
+    spikes = [preprocess_spikes(rng.uniform(0, steps, 6).round(), rng.integers(0, n_in, 6),
+                                n_in) for _ in range(n)]
+    targets = rng.normal(size=(n, steps, n_out)).astype(np.float32)
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(max_spikes=20), n_in)
+        hid = Population(LeakyIntegrateFire(v_thresh=0.5, tau_refrac=2.0), 6)
+        out = Population(LeakyIntegrate(tau_mem=10.0, readout="var"), n_out)
+        Connection(inp, hid, Dense(rng.normal(0, 1, (n_in, 6)).astype(np.float32)))
+        Connection(hid, out, Dense(rng.normal(0, 1, (6, n_out)).astype(np.float32)))
+    compiled = EPropCompiler(example_timesteps=steps, losses="mean_square_error",
+                             batch_size=2).compile(net)
+    with compiled:
+        metrics, val_metrics, data, val_data = compiled.train(
+            {inp: spikes[:2]}, {out: targets[:2]}, num_epochs=1, shuffle=False,
+            metrics="mean_square_error", validation_x={inp: spikes[2:]},
+            validation_y={out: targets[2:]},
+            callbacks=[VarRecorder(out, "v", key="v")],
+            validation_callbacks=[VarRecorder(out, "v", key="v")])
+    for result, trace, y in ((metrics, data["v"], targets[:2]),
+                             (val_metrics, val_data["v"], targets[2:])):
+        trace = np.asarray(trace)                  # (examples, steps, neurons)
+        assert trace.shape == y.shape
+        expected = np.mean((trace.astype(np.float64) - y) ** 2)
+        assert expected > 0.1
+        assert result[out].result == pytest.approx(expected, rel=1e-5)

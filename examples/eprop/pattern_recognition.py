@@ -21,11 +21,10 @@ import time
 import numpy as np
 
 from ml_genn import Connection, Network, Population
-from ml_genn.callbacks import VarRecorder
+from ml_genn.callbacks import Callback, VarRecorder
 from ml_genn.compilers.eprop_compiler import EPropCompiler, default_params
 from ml_genn.connectivity import Dense
 from ml_genn.initializers import Normal
-from ml_genn.metrics import Metric
 from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
 from ml_genn.optimisers import Adam
 from ml_genn.utils.data import preprocess_spikes
@@ -74,46 +73,43 @@ def build_compiler(rng_seed: int = 1, **genn_kwargs):
                          **genn_kwargs)
 
 
-class FinalStepError(Metric):
-    """Squared error of the readout (the outputs after the last step)
-    against the last step's targets: the built-in metrics compare one value
-    per output and example, while these targets have one per step. The
-    error of the whole traces comes from a VarRecorder."""
+class EpochLog(Callback):
+    """Seconds and metric of every epoch (the "mean_square_error" metric
+    of a training network with per-step targets is the MSE of the whole
+    output traces, summed in the engine: no per-step recording needed)."""
 
-    def __init__(self):
-        self.reset()
+    def __init__(self, out, report=None):
+        self.out, self.report = out, report
+        self.seconds, self.mse = [], []
 
-    def reset(self):
-        self.sum, self.total = 0.0, 0
+    def on_epoch_begin(self, epoch):
+        self._start = time.perf_counter()
 
-    def update(self, y_true, y_pred, communicator=None):
-        error = (np.asarray(y_true)[:, -1] - np.asarray(y_pred)) ** 2
-        self.sum += float(np.sum(error))
-        self.total += error.size
-
-    @property
-    def result(self):
-        return None if self.total == 0 else self.sum / self.total
+    def on_epoch_end(self, epoch, metrics):
+        self.seconds.append(time.perf_counter() - self._start)
+        self.mse.append(metrics[self.out].result)
+        if self.report is not None:
+            self.report(epoch, self.mse[-1], self.seconds[-1])
 
 
 def train(compiled_net, inp, out, spikes, targets, epochs: int, record: bool = True,
           report=None):
-    """Train one epoch at a time; returns ``(seconds per epoch, MSE per
-    epoch, output traces of the last epoch)``; MSE only when ``record``."""
-    seconds, mse, trace = [], [], None
-    for epoch in range(epochs):
-        callbacks = [VarRecorder(out, "v", key="v")] if record else []
-        start = time.perf_counter()
-        _, data = compiled_net.train({inp: [spikes]}, {out: targets[None]}, num_epochs=1,
-                                     start_epoch=epoch, shuffle=False,
-                                     metrics=FinalStepError(), callbacks=callbacks)
-        seconds.append(time.perf_counter() - start)
-        if record:
-            trace = data["v"][0]
-            mse.append(float(np.mean((trace - targets) ** 2)))
-        if report is not None:
-            report(epoch, mse[-1] if record else None, seconds[-1])
-    return seconds, mse, trace
+    """Train for ``epochs`` epochs; returns ``(seconds per epoch, MSE per
+    epoch, output traces of the last epoch)``. The traces are recorded
+    (a VarRecorder, which steps one step at a time) only in the last epoch
+    and only when ``record``."""
+    log = EpochLog(out, report)
+    x, y = {inp: [spikes]}, {out: targets[None]}
+    if epochs > 1 or not record:
+        compiled_net.train(x, y, num_epochs=epochs - record, shuffle=False,
+                           metrics="mean_square_error", callbacks=[log])
+    trace = None
+    if record:
+        _, data = compiled_net.train(x, y, num_epochs=1, start_epoch=epochs - 1,
+                                     shuffle=False, metrics="mean_square_error",
+                                     callbacks=[log, VarRecorder(out, "v", key="v")])
+        trace = data["v"][0]
+    return log.seconds, log.mse, trace
 
 
 def plot(path, targets, trace, mse):

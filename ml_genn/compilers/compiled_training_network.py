@@ -5,7 +5,9 @@ from math import ceil
 import numpy as np
 
 from ..callbacks import BatchProgressBar
+from ..losses import MeanSquareError as MeanSquareErrorLoss
 from ..losses import RelativeMeanSquareError, SparseCategoricalCrossentropy
+from ..metrics import MeanSquareError as MeanSquareErrorMetric
 from ..metrics import Metric, SparseCategoricalAccuracy, default_metrics
 from ..serialisers import Serialiser, default_serialisers
 from ..utils.callback_list import CallbackList
@@ -154,7 +156,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
             for batch_i, (batch_x, batch_y) in enumerate(
                     zip(batch_dataset(epoch_x, batch_size, train_size),
                         batch_dataset(epoch_y, batch_size, train_size))):
-                self._run_batch(batch_i, batch_x, batch_y, train_list, True)
+                self._run_batch(batch_i, batch_x, batch_y, train_list)
                 self._update_metrics(batch_y, train_metrics)
                 for optimiser, custom_updates in self.optimisers:
                     for cu in custom_updates:
@@ -169,7 +171,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
                 validate_list.on_epoch_begin(epoch)
                 for batch_i, (batch_x, batch_y) in enumerate(zip(validate_batches,
                                                                  validate_labels)):
-                    self._run_batch(batch_i, batch_x, batch_y, validate_list, False)
+                    self._run_batch(batch_i, batch_x, batch_y, validate_list)
                     self._update_metrics(batch_y, validate_metrics)
                     validate_list.on_batch_end(batch_i, validate_metrics)
                 validate_list.on_epoch_end(epoch, validate_metrics)
@@ -218,31 +220,43 @@ class CompiledTrainingNetwork(CompiledNetwork):
                                      genn_syn.get_sparse_post_inds())
 
     # -- one batch --------------------------------------------------------
-    def _run_batch(self, batch_i, batch_x, batch_y, callback_list, set_targets):
+    def _run_batch(self, batch_i, batch_x, batch_y, callback_list):
+        """One batch; targets are set in validation too (what the losses
+        compute from them in the engine, such as the MSE of the output
+        trace, is reported there; the compilers discard the gradients
+        validation accumulates)."""
         callback_list.on_batch_begin(batch_i)
         if self.reset_spikes_between_batches:
             self.genn_model.reset_spike_queues()
         if self.reset_time_between_batches:
             self.reset_time()
         self.set_input(batch_x)
-        if set_targets:
-            batch_size = self.genn_model.batch_size
-            for output, y_true in batch_y.items():
-                pop = get_underlying_pop(output)
-                loss = self.losses[pop]
-                try:
-                    loss.set_target(self.neuron_populations[pop], y_true, pop.shape,
-                                    batch_size, self.example_timesteps)
-                except (RuntimeError, ValueError) as e:
-                    raise type(e)(f"targets for output population '{pop.name}': {e}") \
-                        from None
+        batch_size = self.genn_model.batch_size
+        for output, y_true in batch_y.items():
+            pop = get_underlying_pop(output)
+            try:
+                self.losses[pop].set_target(self.neuron_populations[pop], y_true, pop.shape,
+                                            batch_size, self.example_timesteps)
+            except (RuntimeError, ValueError) as e:
+                raise type(e)(f"targets for output population '{pop.name}': {e}") from None
         self.run_steps(self.example_timesteps, callback_list)
 
     def _update_metrics(self, batch_y, metrics):
         for output, y_true in batch_y.items():
             y_true = np.asarray(y_true)
-            y_pred = self.get_readout(output)
-            metrics[output].update(y_true, y_pred[:len(y_true)], self.communicator)
+            pop = get_underlying_pop(output)
+            metric = metrics[output]
+            if (isinstance(self.losses[pop], MeanSquareErrorLoss)
+                    and isinstance(metric, MeanSquareErrorMetric)
+                    and y_true.ndim == len(pop.shape) + 2):
+                # per-timestep targets: the error of the whole output trace,
+                # summed in the engine by the loss (the readout is one value)
+                sums = MeanSquareErrorLoss.squared_error_sums(self.neuron_populations[pop],
+                                                              len(y_true))
+                metric.update_squared_error(sums.sum(), y_true.size, self.communicator)
+            else:
+                y_pred = self.get_readout(output)
+                metric.update(y_true, y_pred[:len(y_true)], self.communicator)
 
     def _check_xy(self, x, y, x_arg, y_arg, metrics):
         """Check ``x`` and ``y`` (keys, sizes, and class labels where the loss

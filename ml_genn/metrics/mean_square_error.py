@@ -27,8 +27,14 @@ class MeanSquareError(Metric):
             raise RuntimeError(f"MeanSquareError: targets of shape {y_true.shape} and "
                                f"predictions of shape {y_pred.shape} differ")
         sq = float(np.sum((y_true.astype(np.float64) - y_pred.astype(np.float64)) ** 2))
-        self.sum += _reduce(sq, communicator)
-        self.total += _reduce(int(y_true.size), communicator)
+        self.update_squared_error(sq, int(y_true.size), communicator)
+
+    def update_squared_error(self, squared_error: float, count: int, communicator=None):
+        """Add ``count`` values whose squared errors sum to ``squared_error``
+        (training networks pass the error the ``MeanSquareError`` loss summed
+        over every step of the output trace)."""
+        self.sum += _reduce(float(squared_error), communicator)
+        self.total += _reduce(int(count), communicator)
 
     @property
     def result(self):

@@ -266,3 +266,84 @@ def test_mean_square_error_metric_covers_the_whole_output_trace():
         expected = np.mean((trace.astype(np.float64) - y) ** 2)
         assert expected > 0.1
         assert result[out].result == pytest.approx(expected, rel=1e-5)
+
+
+def _event_prop_task(seed=4, n=8):
+    from ml_genn.compilers.event_prop_compiler import default_params
+    from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+    from ml_genn.synapses import Exponential
+    from ml_genn.utils.data import preprocess_spikes
+
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    spikes = [preprocess_spikes(rng.uniform(0, 20, 8).round(1),
+                                rng.integers(0, 3, 8) + 3 * label, 6) for label in labels]
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(max_spikes=64), 6)
+        hid = Population(LeakyIntegrateFire(v_thresh=1.0, tau_mem=20.0), 8)
+        out = Population(LeakyIntegrate(tau_mem=20.0, readout="avg_var"), 2)
+        conns = [Connection(inp, hid, Dense(rng.normal(1.0, 0.5, (6, 8))), Exponential(5.0)),
+                 Connection(hid, out, Dense(rng.normal(0.0, 0.5, (8, 2))), Exponential(5.0))]
+    return net, inp, out, conns, spikes, labels
+
+
+def _train_event_prop(epochs, callbacks=(), inside=None, **compiler_kwargs):
+    """Train the task; returns the compiled network, the weights after every
+    epoch and what ``inside(compiled)`` returns (called while loaded)."""
+    from ml_genn.compilers import EventPropCompiler
+    from ml_genn.optimisers import Adam
+
+    net, inp, out, conns, spikes, labels = _event_prop_task()
+    compiled = EventPropCompiler(example_timesteps=25, losses="sparse_categorical_crossentropy",
+                                 optimiser=Adam(0.05), batch_size=2,
+                                 **compiler_kwargs).compile(net)
+    weights = []
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, epoch, metrics):
+            weights.append([compiled.connection_populations[c].vars["g"].values
+                            for c in conns])
+
+    with compiled:
+        np.random.seed(3)
+        compiled.train({inp: spikes}, {out: labels}, num_epochs=epochs,
+                       callbacks=[Snapshot(), *callbacks])
+        result = inside(compiled) if inside is not None else None
+    return compiled, weights, result
+
+
+def test_training_is_deterministic_with_seeds():
+    _, first, _ = _train_event_prop(2, rng_seed=7)
+    _, second, _ = _train_event_prop(2, rng_seed=7)
+    for a, b in zip(first[-1], second[-1]):
+        np.testing.assert_array_equal(a, b)
+    # and training changed the weights
+    assert any(np.max(np.abs(a - b)) > 1e-3 for a, b in zip(first[0], first[1]))
+
+
+def test_optimiser_param_schedule_sets_the_learning_rate_per_epoch():
+    """alpha = 0 from epoch 1 on: Adam moves the weights in epoch 0 only."""
+    from ml_genn.callbacks import OptimiserParamSchedule
+
+    schedule = OptimiserParamSchedule("alpha", lambda epoch, alpha: 0.0 if epoch >= 1
+                                      else alpha)
+    _, weights, _ = _train_event_prop(3, callbacks=[schedule])
+    _, unscheduled, _ = _train_event_prop(1)
+    for a, b in zip(weights[0], unscheduled[0]):     # epoch 0: the usual updates
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(weights[0], weights[2]):         # then none
+        np.testing.assert_array_equal(a, b)
+    _, moving, _ = _train_event_prop(3)
+    assert any(np.max(np.abs(a - b)) > 1e-3 for a, b in zip(moving[0], moving[2]))
+
+
+def test_kernel_profiling_times_the_training_updates():
+    def timers(compiled):
+        model = compiled.genn_model
+        return (model.neuron_update_time, model.presynaptic_update_time,
+                model.get_custom_update_time("GradientLearn"),
+                model.get_custom_update_time("Reset"))
+
+    _, _, times = _train_event_prop(1, inside=timers, kernel_profiling=True)
+    assert all(t > 0.0 for t in times), times

@@ -410,3 +410,37 @@ def test_host_update_and_rows_draw_from_different_streams():
     # every draw is a distinct uniform number: no two of the 2 * NPRE coincide
     assert np.all((row > 0) & (row < 1)) and np.all((host > 0) & (host < 1))
     assert np.unique(np.concatenate([row, host])).size == 2 * NPRE
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_per_synapse_variables_initialised_by_snippets(batch_size):
+    """A connectivity update's per-synapse variables may be initialised by
+    snippets reading id_pre/id_post (after the rows exist), and random
+    ones draw inside their range; they follow their synapses on removal."""
+    from ml_genn.genn import create_var_init_snippet, init_var
+    index_init = create_var_init_snippet("PrePost", params=["scale"],
+                                         var_init_code="value = (id_pre * scale) + id_post;")
+    model = create_custom_connectivity_update_model(
+        "Tagged", vars=[("tag", "scalar"), ("noise", "scalar")],
+        row_update_code="""
+        for_each_synapse {
+            if (id_post % 2 == 0) { remove_synapse(); }
+        }""")
+    pre, post = _connections(seed=3)
+    m, a, b, sg = _model(f"ccu_snippet_init_{batch_size}", batch_size, pre=pre, post=post)
+    ccu = m.add_custom_connectivity_update(
+        "tagged", "Tag", sg, model, {},
+        {"tag": init_var(index_init, {"scale": 100.0}),
+         "noise": init_var("Uniform", {"min": 2.0, "max": 3.0})})
+    m.build()
+    m.load()
+    tags = ccu.vars["tag"].values
+    np.testing.assert_array_equal(tags, 100.0 * sg.get_sparse_pre_inds()
+                                  + sg.get_sparse_post_inds())
+    noise = ccu.vars["noise"].values
+    assert np.all((noise >= 2.0) & (noise <= 3.0)) and np.unique(noise).size == noise.size
+    m.custom_update("Tag")
+    sg.pull_connectivity_from_device()
+    kept_pre, kept_post = sg.get_sparse_pre_inds(), sg.get_sparse_post_inds()
+    assert np.all(kept_post % 2 == 1) and kept_post.size == np.sum(post % 2 == 1)
+    np.testing.assert_array_equal(ccu.vars["tag"].values, 100.0 * kept_pre + kept_post)

@@ -102,6 +102,9 @@ def c_literal(value, ctype, precision):
 
 
 IDX = "unsigned int"     # C type of indices and sizes in code strings
+# variable types atomic_add_<var> accepts (those CUDA's atomicAdd takes)
+_ATOMIC_ADD_TYPES = ("scalar", "float", "double", "int", "int32_t", "unsigned int", "unsigned",
+                     "uint32_t")
 
 # Error bits set by generated code (mg_fail) and raised by Python after the
 # native call: nothing traps or writes out of bounds in the meantime.
@@ -802,8 +805,14 @@ class Backend:
             spec = self._spec(sg.name, v.name)
             idx = "id_kernel" if weight == Weight.KERNEL else "id_syn"
             count = spec.size // (self.B if var_dims(v.access) & VarAccessDim.BATCH else 1)
-            env.define(v.name, Value(f"{spec.c_name}[{self._batched_index(v, count, idx)}]",
-                                     writable=writable(v.access), ctype=v.type,
+            text = f"{spec.c_name}[{self._batched_index(v, count, idx)}]"
+            if weight == Weight.KERNEL and writable(v.access):
+                env.define(f"atomic_add_{v.name}", self._kernel_accumulator(sg, v, text))
+                env.define(v.name, Value(text, ctype=v.type, description="kernel variable",
+                                         read_only_hint=f"Every synapse using a kernel entry "
+                                         f"shares it: accumulate with atomic_add_{v.name}(x)."))
+                continue
+            env.define(v.name, Value(text, writable=writable(v.access), ctype=v.type,
                                      description="synapse variable"))
         for role, ng, own, decls, values in (
                 ("pre", sg.src, sg.pre_vars, wu.pre_neuron_var_refs, sg.wu_initialiser.pre_var_refs),
@@ -876,6 +885,26 @@ class Backend:
                 2, 2, "function", statement=True, returns="void", int_args=(1,)))
         return env
 
+    def _kernel_accumulator(self, sg, v, target):
+        """``atomic_add_<var>(x)`` for a read-write kernel variable: the one
+        race-free write to an entry many synapses (threads) share, through
+        ``add_to`` (atomic where threads share a batch element). Batch
+        elements run on different threads, so the variable needs its own
+        copy per batch element."""
+        def render(args):
+            if self.B > 1 and not var_dims(v.access) & VarAccessDim.BATCH:
+                raise ModelError(f"synapse population '{sg.name}': atomic_add_{v.name} "
+                                 f"accumulates into kernel variable '{v.name}', which has "
+                                 "one copy for the whole batch, so batch elements running "
+                                 "in parallel would race; give it VarAccess.READ_WRITE "
+                                 "(one copy per batch element)")
+            if v.type not in _ATOMIC_ADD_TYPES:
+                raise ModelError(f"synapse population '{sg.name}': atomic_add_{v.name} "
+                                 f"needs a variable of type {', '.join(_ATOMIC_ADD_TYPES)}, "
+                                 f"not {v.type}")
+            return self.add_to(target, args[0])
+        return Function(render, 1, 1, "kernel accumulation", statement=True, returns="void")
+
     def _render_wu(self, sg, conn, weight, code, ctx, extra=None):
         proc_inits = []
         env = self._wu_env(sg, conn, weight, proc_inits, ctx[1])
@@ -922,8 +951,10 @@ class Backend:
             expr = f"({expr} * {k}u + (unsigned int)({a}))"
         return expr
 
-    def _var_init_code(self, group, var, target, kind, extra_names=()):
-        """Lines computing ``target`` from a variable's init snippet."""
+    def _var_init_code(self, group, var, target, kind, extra_names=(), synapse_group=None):
+        """Lines computing ``target`` from a variable's init snippet
+        (``synapse_group``: the group whose sizes a per-synapse variable of
+        another group, such as a connectivity update, sees; default ``group``)."""
         init = var.init
         snippet = init.snippet
         env = self.base_env().child()
@@ -936,9 +967,10 @@ class Backend:
         env.define("num_neurons", Value(f"({count}u)", ctype=IDX,
                                         description="size"))
         if kind == "synapse":
-            env.define("num_pre", Value(f"({group.src.num_neurons}u)", description="size", ctype=IDX))
-            env.define("num_post", Value(f"({group.trg.num_neurons}u)", description="size", ctype=IDX))
-            if group.kernel_size or "id_kernel" in extra_names:
+            sg = synapse_group or group
+            env.define("num_pre", Value(f"({sg.src.num_neurons}u)", description="size", ctype=IDX))
+            env.define("num_post", Value(f"({sg.trg.num_neurons}u)", description="size", ctype=IDX))
+            if sg.kernel_size or "id_kernel" in extra_names:
                 env.define("id_kernel", Value("id_kernel", description="kernel index", ctype=IDX))
         self.add_params(env, group, snippet, init.params, [], "")
         for egp in snippet.extra_global_params:

@@ -21,8 +21,6 @@ and pre/post references as arrays (``name[i]``, bounds-checked).
 """
 from ..code import Function, Value
 from ..errors import CodeError, ModelError
-from ..groups import is_constant
-from ..snippets import VarInit
 from ..types import SynapseMatrixWeight as Weight, VarAccessDim, var_dims
 from ..backends.writer import INDENT, CodeWriter
 from ..backends.base import (ERROR_ADD_SYNAPSE, ERROR_CONNECTIVITY_MISMATCH,
@@ -53,10 +51,6 @@ class CustomConnectivityUpdate:
                                origin=f"{prefix[:-1]}synaptic variable '{v.name}'")
         if ccu.dynamic_params:
             self.add_array(ccu.name, "dyn", "scalar", len(ccu.dynamic_params))
-        if ccu_var_inits(ccu):
-            raise ModelError(f"custom connectivity update '{ccu.name}': per-synapse variables "
-                             f"({', '.join(v.name for v in ccu_var_inits(ccu))}) must be "
-                             "initialised with constants or arrays, not init_var(...) snippets")
         names = self._names_in(ccu.snippet)
         if names & {"gennrand", "gennrand_uniform", "gennrand_normal", "gennrand_exponential",
                     "gennrand_log_normal", "gennrand_gamma", "gennrand_binomial"}:
@@ -377,10 +371,3 @@ class CustomConnectivityUpdate:
                 cw.lines(expand_multiline(lines))
                 cw.lines(f"{rl}[id_pre] = _rowLength;" for rl in rls)
         return cw.result()
-
-
-def ccu_var_inits(ccu):
-    """Variables of a connectivity update initialised by snippets (not
-    constants or arrays)."""
-    return [v for v in ccu.vars.values()
-            if isinstance(v.init, VarInit) and not is_constant(v.init)]

@@ -74,6 +74,8 @@ class Initialisation:
                 sections.append(self._init_var_loop(group, v, spec, count))
         for i, sg in enumerate(m.synapse_populations.values()):
             sections += self._init_synapses(sg, i)
+        for ccu in m.custom_connectivity_updates.values():
+            sections += self._init_ccu_vars(ccu)
         return self.init_functions(sections)
 
     def _init_synapses(self, sg, index):
@@ -160,26 +162,50 @@ class Initialisation:
                 extra = {"id_pre", "id_post"}
                 count = npre * npost
             else:
-                stride = self.model._sizes[(sg.name, "stride")]
-                rl, ind = self._array_name(sg.name, "rowLength"), self._array_name(sg.name, "ind")
-                head = ("id_syn",
-                        [f"const unsigned int id_pre = id_syn / {stride}u;",
-                         f"if (id_syn % {stride}u >= {rl}[id_pre]) continue;",
-                         f"const unsigned int id_post = {ind}[id_syn];"])
-                extra = {"id_pre", "id_post"}
-                count = npre * stride
-            nb = spec.size // count
-            cw = CodeWriter()
-            cw.comment(f"initialise '{sg.name}.{v.name}' ({v.init.snippet.class_name})")
-            index_name, indices = head
-            with self.element_loops(cw, index_name, count, nb):
-                cw.lines(indices)
-                cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {stream}u, "
-                        f"batch * {count}u + id_syn, 0);")
-                cw.line(f"{spec.ctype} _value;")
-                cw.lines(self._var_init_code(sg, v, "_value", "synapse", extra_names=extra))
-                cw.line(f"{spec.c_name}[batch * {count}u + id_syn] = _value;")
-            sections.append(InitSection(cw.result(), count))
+                head, extra, count = self._sparse_synapse_head(sg)
+            sections.append(self._synapse_var_section(sg, sg, v, spec, stream, head, extra,
+                                                      count))
+        return sections
+
+    def _sparse_synapse_head(self, sg):
+        """Loop head over the padded rows of a SPARSE group: ``(index name
+        and the lines deriving id_pre/id_post, extra names, count)``."""
+        stride = self.model._sizes[(sg.name, "stride")]
+        rl, ind = self._array_name(sg.name, "rowLength"), self._array_name(sg.name, "ind")
+        head = ("id_syn",
+                [f"const unsigned int id_pre = id_syn / {stride}u;",
+                 f"if (id_syn % {stride}u >= {rl}[id_pre]) continue;",
+                 f"const unsigned int id_post = {ind}[id_syn];"])
+        return head, {"id_pre", "id_post"}, sg.src.num_neurons * stride
+
+    def _synapse_var_section(self, sg, owner, v, spec, stream, head, extra, count):
+        """Initialise per-synapse variable ``v`` of ``owner`` (the synapse
+        group ``sg`` or a connectivity update on it) from its snippet."""
+        nb = spec.size // count
+        cw = CodeWriter()
+        cw.comment(f"initialise '{owner.name}.{v.name}' ({v.init.snippet.class_name})")
+        index_name, indices = head
+        with self.element_loops(cw, index_name, count, nb):
+            cw.lines(indices)
+            cw.line(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, {stream}u, "
+                    f"batch * {count}u + id_syn, 0);")
+            cw.line(f"{spec.ctype} _value;")
+            cw.lines(self._var_init_code(owner, v, "_value", "synapse", extra_names=extra,
+                                         synapse_group=sg))
+            cw.line(f"{spec.c_name}[batch * {count}u + id_syn] = _value;")
+        return InitSection(cw.result(), count)
+
+    def _init_ccu_vars(self, ccu):
+        """Per-synapse variables of a connectivity update initialised by
+        snippets, once the rows of its (SPARSE) synapse group exist."""
+        sg = ccu.synapse_group
+        sections = []
+        for v in ccu.vars.values():
+            if isinstance(v.init, VarInit) and not is_constant(v.init):
+                head, extra, count = self._sparse_synapse_head(sg)
+                sections.append(self._synapse_var_section(
+                    sg, ccu, v, self._spec(ccu.name, v.name),
+                    self.stream("init", ccu.name, v.name), head, extra, count))
         return sections
 
     def _init_bitmask(self, sg, index):

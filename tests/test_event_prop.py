@@ -32,7 +32,7 @@ from scipy.optimize import brentq
 from ml_genn import Connection, Network, Population
 from ml_genn.callbacks import Callback, Checkpoint
 from ml_genn.compilers.event_prop_compiler import EventPropCompiler, default_params
-from ml_genn.connectivity import AvgPool2D, Conv2D, Dense, FixedProbability
+from ml_genn.connectivity import AvgPool2D, Dense, FixedProbability
 from ml_genn.initializers import Normal
 from ml_genn.losses import RelativeMeanSquareError
 from ml_genn.metrics import Metric
@@ -398,6 +398,23 @@ def test_pooling_carries_the_adjoint_back():
 
 
 # -- gradients through hidden spike times ----------------------------------------
+def _hidden_loss(w_in, w_out, examples, labels, dt, t_end):
+    """Cross-entropy of the continuous-time SpikeInput -> LIF (hidden) ->
+    LeakyIntegrate (avg_var) network with exact spike times."""
+    # the engine's input spike of step n reaches the hidden current at
+    # (n + 1) dt; a hidden spike reaches the output as it happens
+    readouts = []
+    for events in examples:
+        arrivals = np.array([t + dt for t, _ in events])
+        ids = [i for _, i in events]
+        avg = np.zeros(w_out.shape[1])
+        for j in range(w_in.shape[1]):
+            for s in _lif_spike_times(arrivals, w_in[ids, j], t_end):
+                avg += w_out[j] * _kernel_integral(t_end - s) / t_end
+        readouts.append(avg)
+    return _cross_entropy(np.array(readouts), labels)
+
+
 def _hidden_case(w_in, w_out, examples, labels, dt, name):
     """SpikeInput -> LIF (hidden) -> LeakyIntegrate (avg_var, cross-entropy):
     ``(engine gradients * tau_mem, continuous-time references)``."""
@@ -418,22 +435,10 @@ def _hidden_case(w_in, w_out, examples, labels, dt, name):
                                labels, steps, {"in": (c_in, "Gradient"),
                                                "out": (c_out, "Gradient")})
 
-    def loss(w_in, w_out):
-        # the engine's input spike of step n reaches the hidden current at
-        # (n + 1) dt; a hidden spike reaches the output as it happens
-        readouts = []
-        for events in examples:
-            arrivals = np.array([t + dt for t, _ in events])
-            ids = [i for _, i in events]
-            avg = np.zeros(w_out.shape[1])
-            for j in range(n_hid):
-                for s in _lif_spike_times(arrivals, w_in[ids, j], t_end):
-                    avg += w_out[j] * _kernel_integral(t_end - s) / t_end
-            readouts.append(avg)
-        return _cross_entropy(np.array(readouts), labels)
-
-    want_in = _central_difference(lambda w: loss(w, w_out), w_in, 1e-5)
-    want_out = _central_difference(lambda w: loss(w_in, w), w_out, 1e-5)
+    want_in = _central_difference(
+        lambda w: _hidden_loss(w, w_out, examples, labels, dt, t_end), w_in, 1e-5)
+    want_out = _central_difference(
+        lambda w: _hidden_loss(w_in, w, examples, labels, dt, t_end), w_out, 1e-5)
     return (got["in"].reshape(w_in.shape) * TAU_MEM, want_in,
             got["out"].reshape(w_out.shape) * TAU_MEM, want_out)
 
@@ -868,15 +873,6 @@ def test_error_lif_output_with_mean_square_error():
     _compile_error(lambda: Connection(_inp(), Population(LeakyIntegrateFire(
         readout="first_spike_time"), 3), Dense(1.0), Exponential()),
         "MeanSquareError is not supported", NotImplementedError, losses="mean_square_error")
-
-
-def test_error_convolution():
-    def build():
-        inp = Population(SpikeInput(max_spikes=10), (4, 4, 1))
-        hid = Population(LeakyIntegrateFire(), (3, 3, 2))
-        Connection(inp, hid, Conv2D(1.0, 2, 2), Exponential())
-        Connection(hid, _li(), Dense(1.0), Exponential())
-    _compile_error(build, "convolutional.*use Dense or sparse", NotImplementedError)
 
 
 def test_error_learned_delays_need_max_delay_steps():

@@ -11,10 +11,14 @@ spikes, which (a) makes it handle the adjoint jump ("transition") in the
 next step and (b) emits a spike-like event on its outgoing synapses, which
 accumulate the weight gradient ``Gradient -= tau_syn * LambdaI_post`` and
 send ``g * (LambdaV_post - LambdaI_post)`` back into the source's
-``RevISyn``. The gradient of batch ``b`` is applied (Adam) at the end of
-batch ``b + 1``; the loss drive of the outputs is off while the dynamic
-parameter ``Trial`` (the batch index) is 0, so the first batch of an epoch
-runs no backward pass of the previous epoch's last batch.
+``RevISyn``. Convolutions (``Conv2D``, ``Conv2DTranspose``) use kernel
+connectivity (TOEPLITZ, else PROCEDURAL_KERNELG): one weight and one
+``Gradient`` per kernel entry (per batch element), into which every synapse
+sharing the entry adds with ``atomic_add_Gradient``. The gradient of
+batch ``b`` is applied (Adam) at the end of batch ``b + 1``; the loss drive
+of the outputs is off while the dynamic parameter ``Trial`` (the batch
+index) is 0, so the first batch of an epoch runs no backward pass of the
+previous epoch's last batch.
 
 Scale of ``Gradient``: the output adjoints are driven as upstream mlGeNN
 does, so ``Gradient`` is ``dL/dw / tau_mem`` (``tau_mem`` of the output
@@ -61,9 +65,9 @@ import numpy as np
 
 from ..callbacks import (Callback, CustomUpdateOnBatchBegin, CustomUpdateOnBatchEnd,
                          CustomUpdateOnTimestepBegin, CustomUpdateOnTimestepEnd)
-from ..connectivity import AvgPoolConv2D, Conv2D, Conv2DTranspose
-from ..genn import (CustomUpdateVarAccess, SynapseMatrixType, VarAccess, VarAccessMode,
-                    create_var_ref, create_wu_var_ref)
+from ..connectivity import AvgPoolConv2D
+from ..genn import (CustomUpdateVarAccess, SynapseMatrixType, SynapseMatrixWeight, VarAccess,
+                    VarAccessMode, create_var_ref, create_wu_var_ref)
 from ..losses import (Loss, MeanSquareError, RelativeMeanSquareError,
                       SparseCategoricalCrossentropy, default_losses)
 from ..neurons import LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput
@@ -228,6 +232,13 @@ def _i_scale(tau_syn, dt):
     return (tau_syn / dt) * (1.0 - np.exp(-dt / tau_syn))
 
 
+def _is_zero(delay):
+    """Whether a connection's delay is 0 everywhere (a number or an array)."""
+    if is_value_constant(delay) or is_value_array(delay):
+        return not np.any(np.round(delay))
+    return False
+
+
 def _constant(owner, name, value):
     if not is_value_constant(value):
         raise NotImplementedError(f"EventPropCompiler: {owner} has a per-neuron {name}; "
@@ -305,7 +316,8 @@ class EventPropCompiler(Compiler):
                  **genn_kwargs):
         owner = type(self).__name__
         example_timesteps = check_positive_int(owner, "example_timesteps", example_timesteps)
-        super().__init__([SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE], dt,
+        super().__init__([SynapseMatrixType.TOEPLITZ, SynapseMatrixType.PROCEDURAL_KERNELG,
+                          SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE], dt,
                          batch_size, rng_seed, kernel_profiling, communicator, **genn_kwargs)
         self.example_timesteps = example_timesteps
         self.losses = losses
@@ -455,12 +467,12 @@ class EventPropCompiler(Compiler):
             raise NotImplementedError(f"EventPropCompiler: connection '{conn.name}' starts "
                                       f"at output population '{src.name}'; outputs cannot "
                                       "drive other populations")
-        if isinstance(conn.connectivity, (Conv2D, Conv2DTranspose, AvgPoolConv2D)):
+        if isinstance(conn.connectivity, AvgPoolConv2D):
             raise NotImplementedError(
-                f"EventPropCompiler: connection '{conn.name}' is convolutional "
-                f"({type(conn.connectivity).__name__}); shared-kernel gradients need "
-                "atomic kernel updates the engine does not provide: use Dense or sparse "
-                "(FixedProbability) connectivity")
+                f"EventPropCompiler: connection '{conn.name}' is AvgPoolConv2D, whose "
+                "trained kernel would be the pooled one (weight / pool area), which a "
+                "checkpoint saves and Network.load would divide again: use AvgPool2D "
+                "followed by a Conv2D layer")
 
     def _regularisation(self, hidden):
         def resolve(value, name):
@@ -740,6 +752,13 @@ class EventPropCompiler(Compiler):
             raise NotImplementedError(f"EventPropCompiler: connection '{conn.name}' is not "
                                       "trainable, so its delays cannot be learned")
         delay = connect_snippet.delay
+        kernel = connect_snippet.matrix_type.weight == SynapseMatrixWeight.KERNEL
+        if kernel and (learn_delay or not _is_zero(delay)):
+            raise NotImplementedError(
+                f"EventPropCompiler: connection '{conn.name}' "
+                f"({type(conn.connectivity).__name__}) shares kernel weights and has "
+                f"{'learned ' if learn_delay else ''}delays; EventProp supports delays on "
+                "Dense and sparse connectivity only: use delay=0")
         model = {"params": [("TauSyn", "scalar")],
                  "vars": [("g", "scalar", VarAccess.READ_ONLY)],
                  "pre_neuron_var_refs": [("BackSpike_pre", "uint8_t")],
@@ -775,7 +794,11 @@ class EventPropCompiler(Compiler):
             model["vars"].append(("Gradient", "scalar"))
             var_vals["Gradient"] = 0.0
             grad_scale = "" if scale == 1.0 else f" * {_lit(scale)}"
-            backward.append(f"Gradient -= LambdaI_post{past} * TauSyn{grad_scale};")
+            if kernel:
+                # every synapse using a kernel entry adds to its one gradient
+                backward.append(f"atomic_add_Gradient(-LambdaI_post * TauSyn{grad_scale});")
+            else:
+                backward.append(f"Gradient -= LambdaI_post{past} * TauSyn{grad_scale};")
         if hidden_source or learn_delay:
             model["post_neuron_var_refs"].append(("LambdaV_post", "scalar"))
         if learn_delay:

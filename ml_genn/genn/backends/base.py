@@ -887,10 +887,12 @@ class Backend:
 
     def _kernel_accumulator(self, sg, v, target):
         """``atomic_add_<var>(x)`` for a read-write kernel variable: the one
-        race-free write to an entry many synapses (threads) share, through
-        ``add_to`` (atomic where threads share a batch element). Batch
-        elements run on different threads, so the variable needs its own
-        copy per batch element."""
+        race-free write to an entry many synapses share, through ``add_to``
+        (atomic on a GPU, whose threads share a batch element; plain on the
+        CPU, where one thread runs a kernel group's batch element: shared
+        steps never split kernel groups, see ``CPUBackend._splittable``).
+        Batch elements run on different threads, so the variable needs its
+        own copy per batch element."""
         def render(args):
             if self.B > 1 and not var_dims(v.access) & VarAccessDim.BATCH:
                 raise ModelError(f"synapse population '{sg.name}': atomic_add_{v.name} "

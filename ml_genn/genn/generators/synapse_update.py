@@ -38,6 +38,8 @@ class SynapseUpdate:
         if wu.synapse_dynamics_code.strip() and conn not in (Conn.DENSE, Conn.SPARSE):
             raise ModelError(f"synapse population '{sg.name}': synapse_dynamics_code needs "
                              "DENSE or SPARSE connectivity")
+        if weight == Weight.KERNEL:
+            self._check_kernel_accumulation(sg)
         ctx = (wu.class_name, "pre_spike_syn_code", f"synapse population '{sg.name}'")
         slots = sg.src.num_delay_slots
         d = sg.axonal_delay_steps
@@ -94,6 +96,20 @@ class SynapseUpdate:
         if wu.synapse_dynamics_code.strip():
             parts.append(("synapse_dynamics", self._synapse_dynamics(sg, conn, weight)))
         return self.synapse_functions(sg, header, cw.result(), parts)
+
+    def _check_kernel_accumulation(self, sg):
+        """A kernel variable accumulated with ``atomic_add_<var>`` may not
+        also be read by the synapse code: other synapses (threads, on a GPU)
+        add to the entry meanwhile, so the value read would depend on
+        timing."""
+        names = self._names_in(sg.snippet)
+        for v in sg.vars:
+            if f"atomic_add_{v}" in names and v in names:
+                raise ModelError(f"synapse population '{sg.name}': weight update model "
+                                 f"'{sg.snippet.class_name}' both reads kernel variable "
+                                 f"'{v}' and accumulates into it with atomic_add_{v}; the "
+                                 "value read would depend on the order the synapses run "
+                                 "in: read it in a custom update instead")
 
     def _spike_propagation(self, sg, conn, weight, ctx, code_text, count="_numSpikes",
                            spikes="_spikes", what="presynaptic spikes"):

@@ -61,11 +61,28 @@ class Network:
 
     def load(self, keys=(), serialiser="numpy"):
         """Restore connection weights/delays and population values saved
-        by a serialiser (e.g. a Checkpoint)."""
+        by a serialiser (e.g. a Checkpoint) under the tuple ``keys``.
+
+        ``RuntimeError`` if nothing at all is found under ``keys`` (upstream
+        then silently keeps the old values, hiding a wrong key or folder)."""
         from .serialisers import Serialiser, default_serialisers
+        from .utils.checks import checkpoint_keys
         from .utils.value import set_values
         serialiser = get_object(serialiser, Serialiser, "Serialiser", default_serialisers)
+        keys = checkpoint_keys(keys, "Network.load()")
+        found = 0
         for c in self.connections:
-            set_values(c.connectivity, serialiser.deserialise_all(keys + (c,)))
+            values = serialiser.deserialise_all(keys + (c,))
+            found += len(values)
+            set_values(c.connectivity, values)
         for p in self.populations:
-            set_values(p.neuron, serialiser.deserialise_all(keys + (p,)))
+            values = serialiser.deserialise_all(keys + (p,))
+            found += len(values)
+            set_values(p.neuron, values)
+        if not found and (self.connections or self.populations):
+            # nothing restored: wrong keys or folder, which would go unnoticed
+            where = getattr(serialiser, "path", None)
+            raise RuntimeError(f"Network.load(): no saved values found under keys {keys!r}"
+                               + (f" in {where!r}" if where is not None else "")
+                               + "; give the keys used to save them (a Checkpoint saves "
+                               "under (epoch,)) and the same serialiser/path")

@@ -10,7 +10,7 @@ from ml_genn.callbacks import Callback, Checkpoint, VarRecorder
 from ml_genn.communicators import Communicator
 from ml_genn.compilers.eprop_compiler import EPropCompiler, default_params
 from ml_genn.connectivity import AvgPool2D, Dense, FixedProbability
-from ml_genn.initializers import Normal
+from ml_genn.initializers import Normal, Uniform
 from ml_genn.metrics import Metric
 from ml_genn.neurons import (AdaptiveLeakyIntegrateFire, LeakyIntegrate, LeakyIntegrateFire,
                              SpikeInput)
@@ -38,11 +38,16 @@ class EPropReference:
     """input -> recurrent hidden (LIF or ALIF) -> LeakyIntegrate output, one
     time step at a time, in float64. Spikes of step n reach their targets in
     step n+1; the synaptic rule of step n reads the traces, pseudo-
-    derivatives and errors the neurons left at the end of step n-1."""
+    derivatives and errors the neurons left at the end of step n-1.
+    ``feedback``: fixed feedback weights B (N_HID, N_OUT) through which the
+    output error reaches the hidden neurons (random e-prop); None: the
+    current output weights (symmetric e-prop)."""
 
-    def __init__(self, w_in, w_rec, w_out, bias, batch, adaptive, refractory, softmax):
+    def __init__(self, w_in, w_rec, w_out, bias, batch, adaptive, refractory, softmax,
+                 feedback=None):
         self.w = {"in": w_in.astype(np.float64), "rec": w_rec.astype(np.float64),
                   "out": w_out.astype(np.float64)}
+        self.feedback = None if feedback is None else np.asarray(feedback, np.float64)
         self.bias = np.asarray(bias, dtype=np.float64)
         self.adaptive, self.refractory, self.softmax = adaptive, refractory, softmax
         B = batch
@@ -86,7 +91,7 @@ class EPropReference:
         # synapse update: last step's spikes, errors and traces
         self._eligibility("in", self.zf_in)
         self._eligibility("rec", self.zf_h)
-        feedback = self.e_o @ self.w["out"].T
+        feedback = self.e_o @ (self.w["out"] if self.feedback is None else self.feedback).T
         self.dg["out"] += self.zf_h[:, :, None] * self.e_o[:, None, :]
         i_h = self.z_in @ self.w["in"] + self.z_h @ self.w["rec"]
         i_o = self.z_h @ self.w["out"]
@@ -703,3 +708,293 @@ def test_output_bias_is_fixed_when_not_trained():
     assert cn.checkpoint_population_vars == []
     assert cn.checkpoint_connection_vars == [(c, "g") for c in conns.values()]
     assert len(cn.optimisers[0][1]) == 3
+
+
+# -- random feedback (random e-prop) ---------------------------------------
+def _run_steps(cn, inp, out, x, y, batch):
+    callbacks = CallbackList(cn.base_train_callbacks, compiled_network=cn, num_batches=1)
+    cn.set_input({inp: x})
+    cn.losses[out].set_target(cn.neuron_populations[out], y, out.shape, batch, STEPS)
+    for _ in range(STEPS):
+        cn.step_time(callbacks)
+
+
+def _pulled(group, var, kind="vars"):
+    v = getattr(group, kind)[var]
+    v.pull_from_device()
+    return np.array(v.values)
+
+
+def _check_hidden_learning(cn, ref, conns, hid, out, batch, adaptive, out_synapses=None):
+    """Hidden E and V, output E, and every e-prop trace and gradient equal
+    the reference's; ``out_synapses``: (pre, post) of a sparse output
+    connection (the reference holds it densely, zeros where no synapse)."""
+    tol = dict(rtol=2e-5, atol=2e-6)
+    syn = {k: cn.connection_populations[c] for k, c in conns.items()}
+    for k in ("in", "rec"):
+        np.testing.assert_allclose(_pulled(syn[k], "DeltaG").reshape(batch, -1),
+                                   ref.dg[k].reshape(batch, -1), **tol)
+        np.testing.assert_allclose(_pulled(syn[k], "eFiltered").reshape(batch, -1),
+                                   ref.ef[k].reshape(batch, -1), **tol)
+        if adaptive:
+            np.testing.assert_allclose(_pulled(syn[k], "epsilonA").reshape(batch, -1),
+                                       ref.eps_a[k].reshape(batch, -1), **tol)
+    dg_out = ref.dg["out"].reshape(batch, -1) if out_synapses is None \
+        else ref.dg["out"][:, out_synapses[0], out_synapses[1]]
+    np.testing.assert_allclose(_pulled(syn["out"], "DeltaG").reshape(batch, -1), dg_out,
+                               **tol)
+    hid_pop, out_pop = cn.neuron_populations[hid], cn.neuron_populations[out]
+    np.testing.assert_allclose(_pulled(hid_pop, "E").reshape(batch, -1), ref.e_h, **tol)
+    np.testing.assert_allclose(_pulled(hid_pop, "V").reshape(batch, -1), ref.v_h, **tol)
+    np.testing.assert_allclose(_pulled(out_pop, "E").reshape(batch, -1), ref.e_o, **tol)
+
+
+@pytest.mark.parametrize("neuron, refractory, loss, batch, as_dict", [
+    ("lif", True, "mean_square_error", 2, False),
+    ("alif", False, "sparse_categorical_crossentropy", 1, True)])
+def test_random_feedback_matches_numpy(neuron, refractory, loss, batch, as_dict):
+    """feedback="random" with given feedback weights B: the hidden errors
+    are E_out @ B.T (not E_out @ W_out.T) and the traces and gradients of
+    every connection follow the reference fed back through B."""
+    adaptive, softmax = neuron == "alif", loss.startswith("sparse")
+    rng = np.random.default_rng(7)
+    weights = _weights(3)
+    feedback = np.random.default_rng(8).normal(0.0, 0.5, (N_HID, N_OUT)).astype(np.float32)
+    raster, x = _input_spikes(rng, batch, STEPS)
+    y = _targets(rng, batch, softmax)
+    net, inp, hid, out, conns = _network(weights, adaptive, refractory,
+                                         "sum_var" if softmax else "var")
+    cn = _compile(net, f"eprop_random_fb_{neuron}_{batch}", batch, loss, feedback="random",
+                  feedback_weight_init={conns["out"]: feedback} if as_dict else feedback)
+    assert cn.checkpoint_connection_vars == (
+        [(c, "g") for c in conns.values()] + [(conns["out"], "gFeedback")])
+    ref = EPropReference(*weights, batch, adaptive, refractory, softmax, feedback=feedback)
+    symmetric = EPropReference(*weights, batch, adaptive, refractory, softmax)
+    for n in range(STEPS):
+        ref.step(raster[n], y if softmax else y[:, n, :])
+        symmetric.step(raster[n], y if softmax else y[:, n, :])
+    assert ref.margin > 1e-4
+    assert 5 < np.sum(ref.hidden_spikes) < 0.8 * STEPS * batch * N_HID
+    # the test can tell the two feedbacks apart
+    assert np.max(np.abs(ref.dg["in"] - symmetric.dg["in"])) > 0.1
+    with cn:
+        np.testing.assert_array_equal(
+            _pulled(cn.connection_populations[conns["out"]], "gFeedback"), feedback.ravel())
+        _run_steps(cn, inp, out, x, y, batch)
+        _check_hidden_learning(cn, ref, conns, hid, out, batch, adaptive)
+
+
+def test_random_feedback_is_fixed_trained_around_and_checkpointed(tmp_path):
+    """Training with random feedback: the output weights are trained (Adam
+    on the reference's gradients computed with B), B never changes; the
+    checkpoint holds it and passing the saved array back resumes with it."""
+    rng = np.random.default_rng(11)
+    weights = _weights(5)
+    feedback = np.random.default_rng(12).normal(0.0, 0.7, (N_HID, N_OUT)).astype(np.float32)
+    raster, x = _input_spikes(rng, 2, STEPS)
+    y = _targets(rng, 2, False)
+    net, inp, hid, out, conns = _network(weights)
+    alpha = 0.02
+    cn = _compile(net, "eprop_random_fb_adam", 1, "mean_square_error", optimiser=Adam(alpha),
+                  feedback="random", feedback_weight_init=feedback)
+    ref = EPropReference(*weights, 1, False, True, False, feedback=feedback)
+    grads, step = [], 0
+    for epoch in range(2):
+        for example in range(2):
+            for n in range(STEPS):
+                ref.step(raster[n, example:example + 1], y[example:example + 1, n, :])
+            grads += [np.abs(g.sum(axis=0)) for g in ref.dg.values()]
+            ref.adam_step(step, alpha)
+            step += 1
+    assert ref.margin > 1e-4
+    grads = np.concatenate([g.ravel() for g in grads])
+    assert np.all((grads == 0.0) | (grads > 1e-2))
+    with cn:
+        cn.train({inp: x}, {out: y}, num_epochs=2, shuffle=False,
+                 metrics=_FinalStepError(), callbacks=[Checkpoint(Numpy(str(tmp_path)))])
+        out_syn = cn.connection_populations[conns["out"]]
+        for k, conn in conns.items():
+            np.testing.assert_allclose(_pulled(cn.connection_populations[conn], "g"),
+                                       ref.w[k].ravel(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(_pulled(out_syn, "gFeedback"), feedback.ravel())
+        assert len(cn.optimisers[0][1]) == 4      # 3 weights and the bias: not B
+    assert np.max(np.abs(ref.w["out"] - weights[2])) > 0.04
+    saved = np.load(tmp_path / f"1-{conns['out'].name}-gFeedback.npy")
+    np.testing.assert_array_equal(saved, feedback.ravel())
+
+    net.load((1,), Numpy(str(tmp_path)))
+    cn = _compile(net, "eprop_random_fb_resume", 1, "mean_square_error", feedback="random",
+                  feedback_weight_init={conns["out"]: saved})
+    with cn:
+        out_syn = cn.connection_populations[conns["out"]]
+        np.testing.assert_array_equal(_pulled(out_syn, "gFeedback"), feedback.ravel())
+        np.testing.assert_allclose(_pulled(out_syn, "g"), ref.w["out"].ravel(),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def _wide_network(out_connectivity):
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(max_spikes=2000), N_IN)
+        hid = Population(LeakyIntegrateFire(v_thresh=V_THRESH, tau_mem=TAU_MEM,
+                                            tau_refrac=TAU_REFRAC), 100)
+        out = Population(LeakyIntegrate(tau_mem=TAU_OUT, readout="var"), 4)
+        Connection(inp, hid, Dense(Normal(mean=0.3, sd=0.2)))
+        conn = Connection(hid, out, out_connectivity)
+    return net, inp, out, conn
+
+
+def test_random_feedback_default_weights_follow_the_seed():
+    """Default B: Normal(0, 1/sqrt(number of outputs)); the same rng_seed
+    draws the same B (and the same output weights as symmetric feedback),
+    another seed another B."""
+    def draw(seed, feedback):
+        net, _, _, conn = _wide_network(Dense(Normal(sd=0.3)))
+        kwargs = {"feedback": feedback} if feedback else {}
+        cn = EPropCompiler(example_timesteps=STEPS, losses="mean_square_error",
+                           rng_seed=seed, **kwargs).compile(net, name="eprop_fb_seed")
+        with cn:
+            syn = cn.connection_populations[conn]
+            return (_pulled(syn, "g"),
+                    _pulled(syn, "gFeedback") if feedback else None)
+
+    g1, b1 = draw(5, "random")
+    g2, b2 = draw(5, "random")
+    g3, b3 = draw(6, "random")
+    g_sym, _ = draw(5, None)
+    np.testing.assert_array_equal(b1, b2)
+    np.testing.assert_array_equal(g1, g_sym)
+    assert not np.any(b1 == b3)
+    assert b1.shape == (400,)
+    assert abs(np.mean(b1)) < 0.1 and 0.42 < np.std(b1) < 0.58     # sd 1/sqrt(4)
+    assert not np.allclose(b1, g1)
+
+
+def test_random_feedback_through_a_sparse_output_connection():
+    """A FixedProbability output connection feeds back only along its
+    synapses: the reference with dense W_out and B that are 0 where no
+    synapse exists gives the same hidden errors and gradients."""
+    rng = np.random.default_rng(7)
+    w_in, w_rec, _, bias = _weights(3)
+    raster, x = _input_spikes(rng, 1, STEPS)
+    y = _targets(rng, 1, False)
+    net = Network(default_params)
+    with net:
+        inp = Population(SpikeInput(max_spikes=2000), N_IN)
+        hid = Population(LeakyIntegrateFire(v_thresh=V_THRESH, tau_mem=TAU_MEM,
+                                            tau_refrac=TAU_REFRAC), N_HID)
+        out = Population(LeakyIntegrate(tau_mem=TAU_OUT, bias=bias, readout="var"), N_OUT)
+        conns = {"in": Connection(inp, hid, Dense(w_in)),
+                 "rec": Connection(hid, hid, Dense(w_rec)),
+                 "out": Connection(hid, out, FixedProbability(0.6, Normal(sd=0.5)))}
+    cn = _compile(net, "eprop_random_fb_sparse", 1, "mean_square_error", rng_seed=4,
+                  feedback="random", feedback_weight_init=Uniform(-1.0, 1.0))
+    with cn:
+        syn = cn.connection_populations[conns["out"]]
+        assert syn.is_sparse
+        syn.pull_connectivity_from_device()
+        pre, post = syn.get_sparse_pre_inds(), syn.get_sparse_post_inds()
+        assert 0 < len(pre) < N_HID * N_OUT
+        w_out, feedback = np.zeros((N_HID, N_OUT)), np.zeros((N_HID, N_OUT))
+        w_out[pre, post] = _pulled(syn, "g")
+        feedback[pre, post] = _pulled(syn, "gFeedback")
+        assert np.all(np.abs(feedback[pre, post]) <= 1.0)
+        ref = EPropReference(w_in, w_rec, w_out, bias, 1, False, True, False,
+                             feedback=feedback)
+        for n in range(STEPS):
+            ref.step(raster[n], y[:, n, :])
+        assert ref.margin > 1e-4 and np.max(np.abs(ref.e_h)) > 0.01
+        _run_steps(cn, inp, out, x, y, 1)
+        _check_hidden_learning(cn, ref, conns, hid, out, 1, False, out_synapses=(pre, post))
+
+
+def test_random_feedback_with_deep_r_on_the_output_connection():
+    """Deep-R rewiring the output connection: a synapse keeps its feedback
+    weight while it lives; each synapse Deep-R creates draws a new one
+    (from feedback_weight_init), so the feedback does not fade away."""
+    rng = np.random.default_rng(9)
+    _, x = _input_spikes(rng, 4, STEPS)
+    y = _targets(rng, 4, False)[..., :1].repeat(4, axis=2)
+    net, inp, out, conn = _wide_network(FixedProbability(0.3, Normal(sd=0.01)))
+    compiler = EPropCompiler(example_timesteps=STEPS, losses="mean_square_error",
+                             optimiser=Adam(0.05), batch_size=2, rng_seed=2,
+                             deep_r_conns=[conn], deep_r_l1_strength=0.5,
+                             deep_r_record_rewirings={conn: "rewired"}, feedback="random",
+                             feedback_weight_init=Normal(mean=2.0, sd=0.1))
+    cn = compiler.compile(net, name="eprop_random_fb_deep_r")
+    group = cn.connection_populations[conn]
+
+    def feedback_by_synapse():
+        group.pull_connectivity_from_device()
+        pre, post = group.get_sparse_pre_inds(), group.get_sparse_post_inds()
+        return dict(zip(zip(pre.tolist(), post.tolist()), _pulled(group, "gFeedback")))
+
+    class Check(Callback):
+        def set_params(self, **kwargs):
+            self.snapshots = []
+
+        def on_batch_end(self, batch, metrics):
+            self.snapshots.append(feedback_by_synapse())
+
+        def get_data(self):
+            return "feedback", self.snapshots
+
+    with cn:
+        initial = feedback_by_synapse()
+        _, data = cn.train({inp: x}, {out: y}, num_epochs=3, shuffle=False,
+                           metrics=_FinalStepError(), callbacks=[Check()])
+    rewired = np.array(data["rewired"])
+    assert rewired.shape == (6, 2) and rewired[:, 0].sum() > 0 and rewired[:, 1].sum() == 0
+    previous = initial
+    for snapshot, (created, _) in zip(data["feedback"], rewired):
+        assert len(snapshot) == len(initial)
+        # a synapse created where one was just removed has the old key
+        changed = [b for key, b in snapshot.items() if previous.get(key) != b]
+        assert len(changed) == created        # every other one kept its weight
+        assert all(1.4 < b < 2.6 for b in changed)        # drawn anew, not 0
+        previous = snapshot
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"feedback": "adaptive"}, NotImplementedError, "adaptive e-prop.*not implemented"),
+    ({"feedback": "transposed"}, ValueError, "feedback must be one of 'symmetric', 'random'"),
+    ({"feedback": None}, ValueError, "feedback must be one of"),
+    ({"feedback_weight_init": 0.5}, ValueError, "only used with feedback='random'"),
+    ({"feedback": "random", "feedback_weight_init": "normal"}, TypeError,
+     "must be an initializer"),
+    ({"feedback": "random", "feedback_weight_init": True}, TypeError,
+     "must be an initializer"),
+    ({"feedback": "random", "feedback_weight_init": float("nan")}, ValueError, "finite"),
+    ({"feedback": "random", "feedback_weight_init": np.array([[1.0, np.inf]])}, ValueError,
+     "NaN/inf"),
+    ({"feedback": "random", "feedback_weight_init": {"out": 1.0}}, TypeError,
+     r"feedback_weight_init \(its keys\) must hold Connections or Layers"),
+    ({"feedback": "random", "feedback_weight_init": np.zeros(0)}, ValueError, "empty"),
+])
+def test_bad_feedback_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        EPropCompiler(10, "mean_square_error", **kwargs)
+
+
+def test_bad_feedback_weights_for_the_network():
+    net = _small_net()
+    inp_hid, hid_out = net.connections
+    for shape in [(2, 2), (2, 3)]:      # too few values; transposed
+        with pytest.raises(ValueError, match=rf"has shape \({shape[0]}, {shape[1]}\) but the "
+                                             r"connection's weights have shape .* = \(3, 2\)"):
+            EPropCompiler(10, "mean_square_error", feedback="random",
+                          feedback_weight_init=np.ones(shape)).compile(net, name="eprop_err")
+    with pytest.raises(RuntimeError, match="not hidden -> output connections"):
+        EPropCompiler(10, "mean_square_error", feedback="random",
+                      feedback_weight_init={inp_hid: 1.0}).compile(net, name="eprop_err")
+    sparse = Network(default_params)
+    with sparse:
+        inp = Population(SpikeInput(max_spikes=10), 2)
+        hid = Population(LeakyIntegrateFire(tau_refrac=2.0), 3)
+        out = Population(LeakyIntegrate(readout="var"), 2)
+        Connection(inp, hid, Dense(0.1))
+        conn = Connection(hid, out, FixedProbability(0.5, 0.1))
+    with pytest.raises(NotImplementedError, match="must therefore be a number, Normal or "
+                                                  "Uniform"):
+        EPropCompiler(10, "mean_square_error", feedback="random", deep_r_conns=[conn],
+                      feedback_weight_init=np.ones(3)).compile(sparse, name="eprop_err")

@@ -36,8 +36,8 @@ from ml_genn.connectivity import AvgPool2D, Dense, FixedProbability
 from ml_genn.initializers import Normal
 from ml_genn.losses import RelativeMeanSquareError
 from ml_genn.metrics import Metric
-from ml_genn.neurons import (AdaptiveLeakyIntegrateFire, BinarySpikeInput, IntegrateFire,
-                             LeakyIntegrate, LeakyIntegrateFire, SpikeInput)
+from ml_genn.neurons import (BinarySpikeInput, IntegrateFire, LeakyIntegrate,
+                             LeakyIntegrateFire, SpikeInput)
 from ml_genn.optimisers import Adam
 from ml_genn.serialisers import Numpy
 from ml_genn.synapses import Delta, Exponential
@@ -817,9 +817,7 @@ def test_error_without_output():
                    "no output population", RuntimeError)
 
 
-@pytest.mark.parametrize("neuron, name", [(IntegrateFire(), "IntegrateFire"),
-                                          (AdaptiveLeakyIntegrateFire(),
-                                           "AdaptiveLeakyIntegrateFire")])
+@pytest.mark.parametrize("neuron, name", [(IntegrateFire(), "IntegrateFire")])
 def test_error_unsupported_hidden_neuron(neuron, name):
     def build():
         hid = Population(neuron, 5)
@@ -838,8 +836,11 @@ def test_error_refractory_hidden_neuron():
 
 
 def test_error_delta_synapse():
-    _compile_error(lambda: Connection(_inp(), _li(), Dense(1.0), Delta()),
-                   "Delta synapses; EventProp supports Exponential", NotImplementedError)
+    """Delta synapses work into LeakyIntegrate outputs and LIF hidden
+    neurons (tests/test_event_prop_extensions.py), not into LIF outputs."""
+    _compile_error(lambda: Connection(_inp(), Population(LeakyIntegrateFire(
+                       readout="first_spike_time"), 3), Dense(1.0), Delta()),
+                   "first-spike times do not depend on the weights", NotImplementedError)
 
 
 def test_error_mixed_synapse_time_constants():

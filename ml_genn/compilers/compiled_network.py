@@ -41,11 +41,14 @@ def dataset_size(data, arg):
     return next(iter(sizes.values()))
 
 
-def check_labels(pop, y_true, arg="y"):
-    """Class labels for ``pop`` (SparseCategoricalAccuracy): integers in
-    ``[0, number of output neurons)``."""
+def check_labels(pop, y_true, arg="y", loss=None):
+    """Class labels for ``pop`` (SparseCategoricalAccuracy, or the training
+    ``loss`` named): integers in ``[0, number of output neurons)``."""
     y = np.asarray(y_true)
     n = int(np.prod(pop.shape))
+    # what to do instead of giving class labels
+    other = (f"{loss} trains on class labels: give labels, or use a loss that takes "
+             "other targets" if loss is not None else "use metrics='mean_square_error'")
     if y.dtype == object or not (np.issubdtype(y.dtype, np.number)
                                  or y.dtype == np.bool_):
         raise TypeError(f"{arg}: labels for output population '{pop.name}' must be "
@@ -54,15 +57,14 @@ def check_labels(pop, y_true, arg="y"):
         raise ValueError(f"{arg}: labels for output population '{pop.name}' must be one "
                          f"integer class index per example (shape ({y.shape[0]},)), got "
                          f"shape {y.shape}; for one-hot targets give np.argmax({arg}, axis=-1)"
-                         ", or use metrics='mean_square_error'")
+                         f", or {other}")
     if y.size == 0:
         return
     if not np.issubdtype(y.dtype, np.integer):
         if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
             raise ValueError(f"{arg}: labels for output population '{pop.name}' must be "
                              "integer class indices; got non-integer (or NaN) values "
-                             "(one-hot or probability targets need metrics="
-                             "'mean_square_error')")
+                             f"(for one-hot or probability targets {other})")
     lo, hi = y.min(), y.max()
     if lo < 0 or hi >= n:
         raise ValueError(f"{arg}: labels for output population '{pop.name}' must lie in "

@@ -1,6 +1,8 @@
 """CompiledTrainingNetwork: the training loop shared by the e-prop and
 EventProp compilers."""
-from math import ceil
+from collections.abc import Iterable, Mapping
+from math import ceil, isfinite
+from numbers import Real
 
 import numpy as np
 
@@ -10,7 +12,9 @@ from ..losses import RelativeMeanSquareError, SparseCategoricalCrossentropy
 from ..metrics import MeanSquareError as MeanSquareErrorMetric
 from ..metrics import Metric, SparseCategoricalAccuracy, default_metrics
 from ..serialisers import Serialiser, default_serialisers
+from ..neurons import SpikeInput
 from ..utils.callback_list import CallbackList
+from ..utils.checks import check_finite, check_non_negative_int, checkpoint_keys
 from ..utils.data import batch_dataset, permute_dataset, split_dataset
 from ..utils.module import get_object, get_object_mapping
 from ..utils.network import get_underlying_pop
@@ -20,9 +24,19 @@ from .compiled_network import CompiledNetwork, check_labels, dataset_size
 _LABEL_LOSSES = (SparseCategoricalCrossentropy, RelativeMeanSquareError)
 
 
-def _callbacks_or_default(callbacks):
+#: Largest label the losses' ``YTrue`` (uint8) can hold
+_MAX_LABEL = 255
+
+
+def _callbacks_or_default(callbacks, arg="callbacks"):
     """A fresh progress bar per call (upstream shares one default object)."""
-    return [BatchProgressBar()] if callbacks is None else list(callbacks)
+    if callbacks is None:
+        return [BatchProgressBar()]
+    if isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(callbacks, Iterable):
+        raise TypeError(f"train(): {arg} must be a list of callbacks (objects or names such "
+                        f"as 'batch_progress_bar'), not {type(callbacks).__name__} "
+                        f"{callbacks!r}; wrap a single callback in a list: [callback]")
+    return list(callbacks)
 
 
 class CompiledTrainingNetwork(CompiledNetwork):
@@ -102,32 +116,51 @@ class CompiledTrainingNetwork(CompiledNetwork):
             validation_callback_data)``; metrics are those of the last epoch.
         """
         self._check_loaded("train()")
-        num_epochs = int(num_epochs)
-        start_epoch = int(start_epoch)
-        if num_epochs < 0 or start_epoch < 0:
-            raise ValueError(f"train(): num_epochs and start_epoch must not be negative, got "
-                             f"{num_epochs} and {start_epoch}")
+        num_epochs = check_non_negative_int("train()", "num_epochs", num_epochs)
+        start_epoch = check_non_negative_int("train()", "start_epoch", start_epoch)
+        if (isinstance(validation_split, (bool, np.bool_))
+                or not isinstance(validation_split, Real)):
+            raise TypeError(f"train(): validation_split must be a number in [0, 1), the "
+                            f"fraction of x and y held out for validation, not "
+                            f"{type(validation_split).__name__} {validation_split!r}")
+        if not (isfinite(validation_split) and 0.0 <= validation_split < 1.0):
+            raise ValueError(f"train(): validation_split must lie in [0, 1) (the fraction of "
+                             f"x and y held out for validation; 1 would leave nothing to "
+                             f"train on), got {validation_split!r}")
         if validation_split != 0.0 and (validation_x is not None or validation_y is not None):
             raise RuntimeError("train(): give either validation_split or validation_x and "
                                "validation_y, not both")
         if (validation_x is None) != (validation_y is None):
             raise RuntimeError("train(): validation_x and validation_y go together")
+        for arg, value in (("y", y), ("validation_y", validation_y)):
+            if value is not None and not isinstance(value, Mapping):
+                raise TypeError(f"{arg} must be a dict {{output population: targets}}, not "
+                                f"{type(value).__name__}")
         self._check_outputs(y, "y")
         outputs = list(y.keys())
         train_metrics = get_object_mapping(metrics, outputs, Metric, "Metric", default_metrics)
+        callbacks = _callbacks_or_default(callbacks)
+        if validation_callbacks is not None:
+            _callbacks_or_default(validation_callbacks, "validation_callbacks")
         self._check_xy(x, y, "x", "y", train_metrics)
         if validation_split != 0.0:
             x, validation_x = split_dataset(x, validation_split)
             y, validation_y = split_dataset(y, validation_split)
         train_size = self._check_xy(x, y, "x", "y", train_metrics)
+        if train_size == 0:
+            raise ValueError("train(): x and y hold no training examples"
+                             + (f" once validation_split={validation_split!r} has held out "
+                                "the rest" if validation_split != 0.0 else "")
+                             + "; give at least one example")
+        self._check_spike_capacity(x, "x", shuffle)
         validate = validation_x is not None and dataset_size(validation_x, "validation_x") > 0
         if validate:
             validation_size = self._check_xy(validation_x, validation_y,
                                              "validation_x", "validation_y", train_metrics)
+            self._check_spike_capacity(validation_x, "validation_x", False)
         batch_size = self.genn_model.batch_size
         num_batches = ceil(train_size / batch_size)
-        train_list = CallbackList(self.base_train_callbacks
-                                  + _callbacks_or_default(callbacks),
+        train_list = CallbackList(self.base_train_callbacks + callbacks,
                                   compiled_network=self, num_batches=num_batches,
                                   num_epochs=num_epochs, num_examples=train_size)
         if validate:
@@ -136,7 +169,8 @@ class CompiledTrainingNetwork(CompiledNetwork):
             validate_batches = batch_dataset(validation_x, batch_size, validation_size)
             validate_labels = batch_dataset(validation_y, batch_size, validation_size)
             validate_list = CallbackList(
-                self.base_validate_callbacks + _callbacks_or_default(validation_callbacks),
+                self.base_validate_callbacks
+                + _callbacks_or_default(validation_callbacks, "validation_callbacks"),
                 compiled_network=self, num_batches=len(validate_batches),
                 num_epochs=num_epochs, num_examples=validation_size)
 
@@ -188,7 +222,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         With a communicator only rank 0 writes (every rank holds the same
         learned values)."""
         serialiser = get_object(serialiser, Serialiser, "Serialiser", default_serialisers)
-        keys = tuple(keys)
+        keys = checkpoint_keys(keys, "save()")
         writes = self.communicator is None or self.communicator.rank == 0
         for conn, var in self.checkpoint_connection_vars:
             genn_syn = self.connection_populations[conn]
@@ -208,7 +242,7 @@ class CompiledTrainingNetwork(CompiledNetwork):
         """Serialise ``pre_ind`` and ``post_ind`` of every sparse connection
         (e.g. after Deep-R rewiring), in the order :meth:`save` uses."""
         serialiser = get_object(serialiser, Serialiser, "Serialiser", default_serialisers)
-        keys = tuple(keys)
+        keys = checkpoint_keys(keys, "save_connectivity()")
         writes = self.communicator is None or self.communicator.rank == 0
         for conn, genn_syn in self.connection_populations.items():
             if not genn_syn.is_sparse:
@@ -274,9 +308,86 @@ class CompiledTrainingNetwork(CompiledNetwork):
         if x_size != y_size:
             raise RuntimeError(f"{x_arg} has {x_size} examples but {y_arg} has {y_size}: "
                                "give one target per input example")
-        for key, labels in y.items():
+        for key, data in x.items():
+            if isinstance(data, np.ndarray) and data.dtype.kind in "fc":
+                check_finite(f"{x_arg} for input population '{get_underlying_pop(key).name}'",
+                             data, "training")
+        batch_size = self.genn_model.batch_size
+        for key, targets in y.items():
             pop = get_underlying_pop(key)
-            if (isinstance(self.losses[pop], _LABEL_LOSSES)
-                    or isinstance(metrics[key], SparseCategoricalAccuracy)):
-                check_labels(pop, labels, y_arg)
+            loss = self.losses[pop]
+            if isinstance(loss, MeanSquareErrorLoss):
+                self._check_mse_targets(pop, targets, y_arg, x_size, batch_size)
+            if isinstance(loss, _LABEL_LOSSES):
+                check_labels(pop, targets, y_arg, type(loss).__name__)
+            elif isinstance(metrics[key], SparseCategoricalAccuracy):
+                check_labels(pop, targets, y_arg)
+            if (isinstance(loss, _LABEL_LOSSES) and isinstance(metrics[key],
+                                                               MeanSquareErrorMetric)
+                    and np.shape(targets)[1:] != tuple(pop.shape)):
+                raise ValueError(f"{y_arg}: metrics='mean_square_error' compares targets of "
+                                 f"the readout's shape {tuple(pop.shape)} per example with "
+                                 f"the readout of output population '{pop.name}', but its "
+                                 f"{type(loss).__name__} loss takes class labels; use "
+                                 "metrics='sparse_categorical_accuracy'")
+            if isinstance(loss, _LABEL_LOSSES) and len(targets):
+                top = np.max(np.asarray(targets))
+                if top > _MAX_LABEL:
+                    raise ValueError(
+                        f"{y_arg}: labels for output population '{pop.name}' go up to "
+                        f"{top}, but {type(loss).__name__} stores labels as 8-bit integers "
+                        f"(0..{_MAX_LABEL}); train at most {_MAX_LABEL + 1} classes per "
+                        "output population")
         return x_size
+
+    def _check_mse_targets(self, pop, targets, y_arg, num_examples, batch_size):
+        """Per-timestep targets of a ``MeanSquareError`` output: numbers,
+        finite, shaped ``(examples, example_timesteps) + pop.shape`` and
+        filling whole batches (the loss takes exactly one full batch)."""
+        arr = np.asarray(targets)
+        where = f"{y_arg}: targets for output population '{pop.name}' (MeanSquareError)"
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                       or arr.dtype == np.bool_):
+            raise TypeError(f"{where} must be numbers, got an array of {arr.dtype}")
+        expected = (num_examples, self.example_timesteps) + tuple(pop.shape)
+        if arr.shape != expected:
+            raise ValueError(f"{where} must have shape (examples, example_timesteps) + "
+                             f"population shape = {expected}, one target per output neuron "
+                             f"and time step; got shape {arr.shape}")
+        if num_examples % batch_size:
+            raise ValueError(f"{where}: {num_examples} examples do not fill whole batches of "
+                             f"{batch_size}, and MeanSquareError needs every batch full; use "
+                             f"a multiple of the batch size (e.g. drop the last "
+                             f"{num_examples % batch_size} examples)")
+        check_finite(where, arr, "training")
+
+    def _check_spike_capacity(self, x, x_arg, shuffle):
+        """Spike data for ``SpikeInput`` populations must fit in the
+        population's buffer in every batch ``train()`` can form: with
+        ``shuffle`` any examples can share a batch, so the ``batch_size``
+        largest must fit (else a later epoch would fail mid-training)."""
+        batch_size = self.genn_model.batch_size
+        for key, data in x.items():
+            pop = get_underlying_pop(key)
+            if not isinstance(pop.neuron, SpikeInput) or isinstance(data, np.ndarray):
+                continue
+            try:
+                counts = np.array([len(s.spike_times) for s in data], dtype=np.int64)
+            except (AttributeError, TypeError):
+                continue        # set_input explains what spike data must be
+            if counts.size == 0:
+                continue
+            if shuffle:
+                worst = int(np.sum(np.sort(counts)[::-1][:batch_size]))
+                how = (f"the {min(batch_size, counts.size)} largest examples (shuffling can "
+                       "put them in one batch)")
+            else:
+                worst = int(np.add.reduceat(counts, np.arange(0, counts.size,
+                                                              batch_size)).max())
+                how = "the largest batch"
+            max_spikes = pop.neuron.max_spikes
+            if worst > max_spikes:
+                raise ValueError(f"{x_arg}: {how} of input population '{pop.name}' hold "
+                                 f"{worst} spikes but its SpikeInput buffer holds max_spikes="
+                                 f"{max_spikes}; raise max_spikes (e.g. batch_size * "
+                                 "calc_max_spikes(data))")

@@ -83,6 +83,70 @@ def _delay_param(conn, delay):
     return delay_type, np.round(delay) if is_value_array(delay) else delay
 
 
+def connection_list(owner: str, arg: str, value) -> list:
+    """A list argument of Connections/Layers (e.g. ``deep_r_conns``) as
+    Connections (each once, in order: a connection named twice, e.g. as its
+    Layer and as itself, is meant once), with errors naming ``arg``."""
+    from collections.abc import Iterable, Mapping
+    from ..utils.network import get_underlying_conn
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"{owner}: {arg} must be a list of Connections or Layers, not "
+                        f"{type(value).__name__} {value!r}")
+    out = []
+    for item in value:
+        try:
+            out.append(get_underlying_conn(item))
+        except RuntimeError as e:
+            raise TypeError(f"{owner}: {arg} must hold Connections or Layers with an "
+                            f"incoming connection; {e}") from None
+    return list(dict.fromkeys(out))
+
+
+def connection_dict(owner: str, arg: str, value) -> dict:
+    """A dict argument keyed by Connections/Layers (e.g.
+    ``deep_r_record_rewirings``), rekeyed by Connection."""
+    from collections.abc import Mapping
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{owner}: {arg} must be a dict keyed by Connections or Layers, not "
+                        f"{type(value).__name__} {value!r}")
+    return dict(zip(connection_list(owner, f"{arg} (its keys)", list(value.keys())),
+                    value.values()))
+
+
+def check_losses(owner: str, losses):
+    """``losses`` of a training compiler: a Loss (object or name) or a dict
+    of them keyed by output population; the names and objects are checked
+    here, the keys when the network is compiled."""
+    from collections.abc import Mapping
+    from ..losses import Loss, default_losses
+    from ..utils.module import get_object
+    if losses is None:
+        raise TypeError(f"{owner}: losses is required: a loss (e.g. "
+                        "'sparse_categorical_crossentropy') or a dict {output population: "
+                        "loss}")
+    for loss in (losses.values() if isinstance(losses, Mapping) else [losses]):
+        if loss is None:
+            raise TypeError(f"{owner}: losses holds None; give every output population a "
+                            f"loss, one of {sorted(default_losses)} or a Loss object")
+        get_object(loss, Loss, "Loss", default_losses)
+    return losses
+
+
+def population_dict(owner: str, arg: str, value: dict) -> dict:
+    """A dict argument keyed by Populations/layers (e.g. ``losses``), rekeyed
+    by Population, with errors naming ``arg``."""
+    from ..utils.network import get_underlying_pop
+    out = {}
+    for key, v in value.items():
+        try:
+            out[get_underlying_pop(key)] = v
+        except RuntimeError:
+            raise TypeError(f"{owner}: {arg} must be keyed by Population or layer objects "
+                            f"(e.g. the output population), not {type(key).__name__} "
+                            f"{key!r}") from None
+    return out
+
+
 def create_reset_custom_update(reset_vars, var_ref_creator):
     """A custom update setting each variable back to its initial value.
 
@@ -177,6 +241,13 @@ class Compiler:
             raise ValueError(f"{owner}: rng_seed must be below 2**64 (0 picks a random "
                              f"seed), got {rng_seed}")
         _check_genn_kwargs(self, genn_kwargs)
+        if communicator is not None:
+            num_ranks = getattr(communicator, "num_ranks", None)
+            if (isinstance(num_ranks, bool) or not isinstance(num_ranks, (int, np.integer))
+                    or num_ranks < 1 or not hasattr(communicator, "rank")):
+                raise TypeError(f"{owner}: communicator must be a Communicator (e.g. "
+                                "ml_genn.communicators.MPI()) with num_ranks >= 1, or None; "
+                                f"got {type(communicator).__name__} {communicator!r}")
         if communicator is not None and batch_size % communicator.num_ranks != 0:
             raise RuntimeError(f"batch size {batch_size} is not divisible by the number of "
                                f"ranks {communicator.num_ranks}")

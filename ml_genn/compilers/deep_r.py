@@ -43,7 +43,9 @@ Custom update groups (all Deep-R connections of a model share them):
     streams (the model's seed): the same seed gives the same rewiring.  New synapses start at
     ``g = 0`` (as re-activated connections in Bellec et al. 2018) and every
     other per-synapse variable (gradients, eligibility traces, optimiser
-    moments...) at 0; removed synapses take all of theirs with them.
+    moments...) at 0, except those ``add_deep_r``'s ``new_synapse_values``
+    gives an expression (e-prop's random feedback weights draw new ones);
+    removed synapses take all of theirs with them.
 
 Since DeepR1 frees at least one slot per removed synapse, failures only
 happen if something else changes the rows between DeepR1 and DeepR2.
@@ -150,10 +152,7 @@ _PLAN_MODEL = create_custom_connectivity_update_model(
 # The r-th free column (r uniform) is the least fixed point of
 # j = r + #{connected columns <= j}, reached by iterating from j = r.
 # NumActivations is rewritten with the number actually created.
-_ADD_MODEL = create_custom_connectivity_update_model(
-    "DeepR2",
-    pre_var_refs=[("NumActivations", "unsigned int", VarAccessMode.READ_WRITE)],
-    row_update_code="""
+_ADD_CODE = """
     unsigned int added = 0;
     for (unsigned int k = 0; k < NumActivations; k++) {
         if (row_length >= num_post || row_length >= row_stride) {
@@ -172,11 +171,26 @@ _ADD_MODEL = create_custom_connectivity_update_model(
             }
             j = r + connected;
         }
-        add_synapse(j);
+        add_synapse(j{values});
         added++;
     }
     NumActivations = added;
-    """)
+    """
+_ADD_MODEL = create_custom_connectivity_update_model(
+    "DeepR2",
+    pre_var_refs=[("NumActivations", "unsigned int", VarAccessMode.READ_WRITE)],
+    row_update_code=_ADD_CODE.replace("{values}", ""))
+
+
+def _add_model_with_values(names, expressions):
+    """``DeepR2`` whose new synapses give the referenced per-synapse
+    variables ``names`` the values of the C ``expressions``."""
+    return create_custom_connectivity_update_model(
+        "DeepR2",
+        pre_var_refs=[("NumActivations", "unsigned int", VarAccessMode.READ_WRITE)],
+        var_refs=[(n, "scalar", VarAccessMode.READ_ONLY) for n in names],
+        row_update_code=_ADD_CODE.replace(
+            "{values}", "".join(f", {e}" for e in expressions)))
 
 
 def _matrix_type_name(matrix_type) -> str:
@@ -289,7 +303,8 @@ class DeepR:
 
 
 def add_deep_r(synapse_group, genn_model, compiler, l1_strength: float,
-               delta_weight_ref, weight_ref) -> DeepR:
+               delta_weight_ref, weight_ref, new_synapse_values: Optional[dict] = None
+               ) -> DeepR:
     """Add Deep-R rewiring of a SPARSE synapse population to an engine model
     (before build).
 
@@ -303,6 +318,10 @@ def add_deep_r(synapse_group, genn_model, compiler, l1_strength: float,
             gradient the optimiser reads (``DeltaG``, ``Gradient``)
         weight_ref: ``create_wu_var_ref`` to the weight (``g``), shared by
             the batch
+        new_synapse_values: ``{name: (create_wu_var_ref, C expression)}``:
+            per-synapse variables (shared by the batch) that a synapse
+            ``DeepR2`` creates sets to the expression (which may draw random
+            numbers, e.g. ``gennrand_normal()``) instead of 0
 
     Returns:
         the :class:`DeepR` handle (for :func:`deep_r_callbacks` and
@@ -343,8 +362,15 @@ def add_deep_r(synapse_group, genn_model, compiler, l1_strength: float,
         pre_var_refs={"NumDormant": create_pre_var_ref(remove, "NumDormant"),
                       "RowSpare": create_pre_var_ref(remove, "RowSpare")})
     # a separate update from the host part: they would share one random stream
+    add_model, add_refs = _ADD_MODEL, None
+    if new_synapse_values:
+        for name, (ref, _) in new_synapse_values.items():
+            _check_wu_ref(ref, sg, f"new_synapse_values[{name!r}]")
+        add_model = _add_model_with_values(list(new_synapse_values),
+                                           [e for _, e in new_synapse_values.values()])
+        add_refs = {name: ref for name, (ref, _) in new_synapse_values.items()}
     add = genn_model.add_custom_connectivity_update(
-        f"DeepR2{sg.name}", "DeepR2", sg, _ADD_MODEL, {},
+        f"DeepR2{sg.name}", "DeepR2", sg, add_model, {}, var_refs=add_refs,
         pre_var_refs={"NumActivations": create_pre_var_ref(plan, "NumActivations")})
     l1 = None
     if l1_strength > 0.0:

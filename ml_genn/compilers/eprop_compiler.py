@@ -2,11 +2,12 @@
 
 Every trained connection carries an eligibility trace that each time step
 is multiplied by a learning signal, the error of the output neurons sent
-back through the (transposed) output weights, and accumulated into a
-gradient ``DeltaG``. At the end of every batch the gradients are (summed
+back through the (transposed) output weights (or, with
+``feedback="random"``, through fixed random feedback weights), and
+accumulated into a gradient ``DeltaG``. At the end of every batch the gradients are (summed
 over the batch and the ranks, then) applied by an optimiser.
 """
-from copy import deepcopy
+from copy import copy, deepcopy
 from numbers import Number
 from typing import Optional
 from warnings import warn
@@ -15,8 +16,9 @@ import numpy as np
 
 from ..callbacks import (CustomUpdateOnBatchBegin, CustomUpdateOnBatchEnd,
                          CustomUpdateOnTimestepEnd)
-from ..genn import (CustomUpdateVarAccess, SynapseMatrixType, VarAccess, VarAccessMode,
-                    create_var_ref, create_wu_var_ref)
+from ..genn import (CustomUpdateVarAccess, SynapseMatrixConnectivity, SynapseMatrixType,
+                    VarAccess, VarAccessMode, create_var_ref, create_wu_var_ref)
+from ..initializers import Initializer, Normal, Uniform
 from ..losses import Loss, MeanSquareError, SparseCategoricalCrossentropy, default_losses
 from ..neurons import (AdaptiveLeakyIntegrateFire, LeakyIntegrate, LeakyIntegrateFire,
                        LeakyIntegrateFireInput)
@@ -27,10 +29,12 @@ from ..synapses import Delta
 from ..utils.checks import check_positive_finite, check_positive_int
 from ..utils.model import CustomUpdateModel, WeightUpdateModel
 from ..utils.module import get_object, get_object_mapping
-from ..utils.network import get_underlying_conn, get_underlying_pop
-from ..utils.value import is_value_constant
+from ..utils.network import get_underlying_conn
+from ..utils.value import check_value, is_value_array, is_value_constant
 from .compiled_training_network import CompiledTrainingNetwork
-from .compiler import Compiler, add_custom_update, add_neuron_reset, add_softmax_custom_updates
+from .compiler import (Compiler, add_custom_update, add_neuron_reset, add_softmax_custom_updates,
+                       check_losses, connection_dict, connection_list,
+                       population_dict)
 from .deep_r import add_deep_r, check_deep_r_connection, deep_r_callbacks
 
 #: Network default parameters the e-prop rule assumes (pass to ``Network``)
@@ -124,6 +128,13 @@ output_learning_model = {
 #: (which has no ``ISynFeedback`` to receive the error)
 _OUTPUT_NO_FEEDBACK_SYNAPSE_CODE = "DeltaG += ZFilter * E_post;"
 
+#: Random feedback (``feedback="random"``): the error goes back through the
+#: fixed per-synapse ``gFeedback`` instead of ``g``
+_OUTPUT_RANDOM_FEEDBACK_SYNAPSE_CODE = """
+    addToPre(gFeedback * E_post);
+    DeltaG += ZFilter * E_post;
+    """
+
 # -- custom update models ---------------------------------------------------
 #: Sum the per-batch gradient over the batch and zero it
 _BATCH_REDUCE_MODEL = {
@@ -176,6 +187,7 @@ class _CompileState:
         self.readout_reset_vars = {}    # {output population: reset vars}
         self.neuron_models = {}         # {population: NeuronModel given to the engine}
         self.feedback_conns = []        # hidden -> output connections (addToPre)
+        self.new_feedback_code = {}     # {Deep-R feedback conn: new gFeedback (C expr)}
         self.trained_bias = []          # outputs whose Bias is trained
 
 
@@ -223,6 +235,31 @@ class EPropCompiler(Compiler):
         deep_r_l1_strength: L1 strength of Deep-R's weight decay (0: none)
         deep_r_record_rewirings: ``{connection or layer: callback data key}``
             of the Deep-R connections whose rewirings are recorded
+        feedback: how the output error reaches the hidden neurons (upstream
+            mlGeNN has only the first): ``"symmetric"`` (default) through
+            the transposed forward weights of every hidden -> output
+            connection, as they are trained; ``"random"`` through fixed
+            random feedback weights ``B`` ("random e-prop" in Bellec et al.
+            2020): one per synapse of every hidden -> output connection,
+            the variable ``gFeedback``, drawn once when the model is
+            initialised and never trained. It is checkpointed (as
+            ``<connection>-gFeedback``) but ``Network.load`` does not
+            restore it: to resume, pass the saved array (or the same
+            initializer and ``rng_seed``) as ``feedback_weight_init``.
+            A sparse output connection feeds back along its own synapses
+            only; under Deep-R a synapse keeps its ``gFeedback`` while it
+            lives, and one Deep-R creates draws a new one from
+            ``feedback_weight_init`` (which must then be a number,
+            ``Normal`` or ``Uniform``). "Adaptive e-prop" is not
+            implemented.
+        feedback_weight_init: the random feedback weights (only with
+            ``feedback="random"``): an initializer (e.g. ``Normal``), a
+            number, an array shaped like the connection's weights, or a
+            dict ``{connection or layer: one of those}`` for some of the
+            hidden -> output connections. Default (also for connections a
+            dict leaves out): ``Normal(mean=0, sd=1 / sqrt(number of
+            target neurons))``; draws follow ``rng_seed`` (a given seed
+            gives the same weights)
         genn_kwargs: forwarded to the engine's ``GeNNModel``
     """
 
@@ -232,7 +269,8 @@ class EPropCompiler(Compiler):
                  rng_seed: int = 0, kernel_profiling: bool = False,
                  reset_time_between_batches: bool = True, communicator=None,
                  deep_r_conns: list = [], deep_r_l1_strength: float = 0.01,
-                 deep_r_record_rewirings: dict = {}, **genn_kwargs):
+                 deep_r_record_rewirings: dict = {}, feedback: str = "symmetric",
+                 feedback_weight_init=None, **genn_kwargs):
         owner = type(self).__name__
         example_timesteps = check_positive_int(
             owner, "example_timesteps", example_timesteps,
@@ -241,7 +279,7 @@ class EPropCompiler(Compiler):
                          batch_size, rng_seed, kernel_profiling, communicator,
                          **genn_kwargs)
         self.example_timesteps = example_timesteps
-        self.losses = losses
+        self.losses = check_losses(owner, losses)
         self.optimiser = get_object(optimiser, Optimiser, "Optimiser", default_optimisers)
         if self.optimiser is None:
             raise RuntimeError(f"{owner}: optimiser must be an Optimiser object or one of "
@@ -251,11 +289,11 @@ class EPropCompiler(Compiler):
         self.f_target = _check_non_negative(owner, "f_target", f_target)
         self.train_output_bias = bool(train_output_bias)
         self.reset_time_between_batches = bool(reset_time_between_batches)
-        self.deep_r_conns = [get_underlying_conn(c) for c in deep_r_conns]
+        self.deep_r_conns = connection_list(owner, "deep_r_conns", deep_r_conns)
         self.deep_r_l1_strength = _check_non_negative(owner, "deep_r_l1_strength",
                                                       deep_r_l1_strength)
-        self.deep_r_record_rewirings = {get_underlying_conn(c): k
-                                        for c, k in deep_r_record_rewirings.items()}
+        self.deep_r_record_rewirings = connection_dict(owner, "deep_r_record_rewirings",
+                                                       deep_r_record_rewirings)
         not_deep_r = [c.name for c in self.deep_r_record_rewirings
                       if c not in self.deep_r_conns]
         if not_deep_r:
@@ -263,6 +301,8 @@ class EPropCompiler(Compiler):
                                f"{', '.join(repr(n) for n in not_deep_r)} that are not in "
                                "deep_r_conns; rewirings are only recorded for Deep-R "
                                "connections")
+        self.feedback, self.feedback_weight_init = _check_feedback(
+            owner, feedback, feedback_weight_init)
 
     # -- compile hooks ----------------------------------------------------
     def pre_compile(self, network, genn_model, **kwargs):
@@ -282,6 +322,16 @@ class EPropCompiler(Compiler):
             raise RuntimeError(f"EPropCompiler: deep_r_conns names connection(s) "
                                f"{', '.join(repr(n) for n in missing)} that are not part "
                                "of the network being compiled")
+        if isinstance(self.feedback_weight_init, dict):
+            not_feedback = [c.name for c in self.feedback_weight_init
+                            if c not in network.connections or c.source() not in hidden
+                            or c.target() not in outputs]
+            if not_feedback:
+                raise RuntimeError(
+                    f"EPropCompiler: feedback_weight_init names connection(s) "
+                    f"{', '.join(repr(n) for n in not_feedback)} that are not hidden -> "
+                    "output connections of the network being compiled (only those feed "
+                    "the error back)")
         tau_mem, tau_adapt = None, None
         for pop in hidden:
             neuron = pop.neuron
@@ -309,7 +359,7 @@ class EPropCompiler(Compiler):
                      "eprop_compiler.default_params)")
         losses = self.losses
         if isinstance(losses, dict):
-            losses = {get_underlying_pop(k): v for k, v in losses.items()}
+            losses = population_dict("EPropCompiler", "losses", losses)
         losses = get_object_mapping(losses, outputs, Loss, "Loss", default_losses)
         for pop, loss in losses.items():
             if not isinstance(loss, (SparseCategoricalCrossentropy, MeanSquareError)):
@@ -396,13 +446,21 @@ class EPropCompiler(Compiler):
         if trg in state.outputs:
             alpha_tau = _output_trace_tau(conn, src, trg, state)
             model = deepcopy(output_learning_model)
+            var_vals = {"g": connect_snippet.weight, "DeltaG": 0.0}
             if src not in state.hidden:
                 model["synapse_dynamics_code"] = _OUTPUT_NO_FEEDBACK_SYNAPSE_CODE
             else:
                 state.feedback_conns.append(conn)
+                if self.feedback == "random":
+                    init = _feedback_weight_init(self, conn, src, trg,
+                                                 connect_snippet.matrix_type)
+                    if conn in self.deep_r_conns:
+                        state.new_feedback_code[conn] = _new_synapse_feedback_code(conn, init)
+                    model["vars"].append(("gFeedback", "scalar", VarAccess.READ_ONLY))
+                    model["synapse_dynamics_code"] = _OUTPUT_RANDOM_FEEDBACK_SYNAPSE_CODE
+                    var_vals["gFeedback"] = init
             wum = WeightUpdateModel(model, {"Alpha": np.exp(-self.dt / alpha_tau)},
-                                    {"g": connect_snippet.weight, "DeltaG": 0.0},
-                                    {"ZFilter": 0.0},
+                                    var_vals, {"ZFilter": 0.0},
                                     post_neuron_var_refs={"E_post": "E"})
         else:
             adaptive = isinstance(trg.neuron, AdaptiveLeakyIntegrateFire)
@@ -444,6 +502,9 @@ class EPropCompiler(Compiler):
         reduce = self.full_batch_size > 1 or self.communicator is not None
         reduced = []
         optimiser_cus = []
+        # each compiled network owns its optimiser: a schedule changing one
+        # network's learning rate must not change another's
+        optimiser = copy(self.optimiser)
         for name, group, gradient, var, make_ref in trained:
             if reduce:
                 reduce_model = deepcopy(_BATCH_REDUCE_MODEL if self.batch_size > 1
@@ -459,7 +520,7 @@ class EPropCompiler(Compiler):
                 gradient_ref = make_ref(group, gradient)
             optimiser_cus.append(add_custom_update(
                 genn_model,
-                self.optimiser.get_model(gradient_ref, make_ref(group, var), not reduce),
+                optimiser.get_model(gradient_ref, make_ref(group, var), not reduce),
                 "GradientLearn", names.get("cu_GradientLearn", name)))
             add_custom_update(genn_model,
                               CustomUpdateModel(deepcopy(_ZERO_GRADIENT_MODEL),
@@ -477,7 +538,8 @@ class EPropCompiler(Compiler):
             add_softmax_custom_updates(genn_model, neuron_populations[pop],
                                        name[:-len("Softmax")], name)
 
-        deep_r_before, deep_r_after = self._add_deep_r(genn_model, connection_populations)
+        deep_r_before, deep_r_after = self._add_deep_r(genn_model, connection_populations,
+                                                       state)
 
         train_callbacks = list(deep_r_before)
         if reduce:
@@ -497,25 +559,34 @@ class EPropCompiler(Compiler):
                 validate_callbacks.append(CustomUpdateOnTimestepEnd(f"Softmax{i}"))
 
         checkpoint_conn_vars = [(conn, "g") for conn in connection_populations]
+        if self.feedback == "random":
+            # fixed, but part of the state training resumes from
+            checkpoint_conn_vars += [(conn, "gFeedback") for conn in state.feedback_conns]
         checkpoint_pop_vars = [(pop, "Bias") for pop in state.trained_bias]
         return CompiledTrainingNetwork(
             genn_model, neuron_populations, connection_populations, self.communicator,
             state.losses, self.example_timesteps, train_callbacks, validate_callbacks,
-            [(self.optimiser, optimiser_cus)], checkpoint_conn_vars, checkpoint_pop_vars,
+            [(optimiser, optimiser_cus)], checkpoint_conn_vars, checkpoint_pop_vars,
             self.reset_time_between_batches)
 
-    def _add_deep_r(self, genn_model, connection_populations):
+    def _add_deep_r(self, genn_model, connection_populations, state):
         """Deep-R on ``deep_r_conns``: ``(callbacks before the batch reduction,
-        callbacks after the optimiser)``."""
+        callbacks after the optimiser)``. A synapse it creates in a connection
+        with random feedback draws a new ``gFeedback``."""
         if not self.deep_r_conns:
             return [], []
         deep_rs = []
         for conn in self.deep_r_conns:
             genn_syn = connection_populations[conn]
+            new_values = None
+            if conn in state.new_feedback_code:
+                new_values = {"gFeedback": (create_wu_var_ref(genn_syn, "gFeedback"),
+                                            state.new_feedback_code[conn])}
             deep_rs.append((conn, add_deep_r(genn_syn, genn_model, self,
                                              self.deep_r_l1_strength,
                                              create_wu_var_ref(genn_syn, "DeltaG"),
-                                             create_wu_var_ref(genn_syn, "g"))))
+                                             create_wu_var_ref(genn_syn, "g"),
+                                             new_synapse_values=new_values)))
         return deep_r_callbacks(deep_rs, self.deep_r_record_rewirings)
 
 
@@ -524,6 +595,90 @@ def _check_non_negative(owner, name, value):
             not np.isfinite(value) or value < 0:
         raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value!r}")
     return float(value)
+
+
+_FEEDBACK_MODES = ("symmetric", "random")
+
+
+def _check_feedback(owner, feedback, weight_init):
+    """``(feedback, feedback_weight_init)`` checked: the mode is one of
+    ``_FEEDBACK_MODES``; the weights (only with random feedback) are None,
+    or a value (or a dict of values keyed by connections, which become the
+    underlying Connections)."""
+    if feedback == "adaptive":
+        raise NotImplementedError(
+            f"{owner}: feedback='adaptive' (adaptive e-prop, feedback weights trained "
+            "alongside the output weights) is not implemented; use "
+            f"{' or '.join(repr(m) for m in _FEEDBACK_MODES)}")
+    if not isinstance(feedback, str) or feedback not in _FEEDBACK_MODES:
+        raise ValueError(f"{owner}: feedback must be one of "
+                         f"{', '.join(repr(m) for m in _FEEDBACK_MODES)}, got {feedback!r}")
+    if weight_init is None:
+        return feedback, None
+    if feedback != "random":
+        raise ValueError(f"{owner}: feedback_weight_init is only used with "
+                         f"feedback='random' (feedback={feedback!r} sends the error back "
+                         "through the forward weights)")
+    if isinstance(weight_init, dict):
+        return feedback, {conn: _check_feedback_value(
+                              owner, f"feedback_weight_init[{conn.name!r}]", value)
+                          for conn, value in connection_dict(owner, "feedback_weight_init",
+                                                             weight_init).items()}
+    return feedback, _check_feedback_value(owner, "feedback_weight_init", weight_init)
+
+
+def _check_feedback_value(owner, name, value):
+    if isinstance(value, Initializer):
+        return value
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not (
+            is_value_constant(value) or is_value_array(value)):
+        raise TypeError(f"{owner}: {name} must be an initializer (e.g. Normal), a number "
+                        f"or an array, got {value!r}")
+    check_value(owner, name, value)
+    if is_value_array(value):
+        value = np.asarray(value, dtype=np.float64)
+        if value.size == 0:
+            raise ValueError(f"{owner}: {name} is an empty array")
+        return value
+    return float(value)
+
+
+def _feedback_weight_init(compiler, conn, src, trg, matrix_type):
+    """The initial ``gFeedback`` of hidden -> output connection ``conn``."""
+    init = compiler.feedback_weight_init
+    if isinstance(init, dict):
+        init = init.get(conn)
+    num_pre, num_post = int(np.prod(src.shape)), int(np.prod(trg.shape))
+    if init is None:
+        return Normal(mean=0.0, sd=1.0 / np.sqrt(num_post))
+    # (a sparse connection's number of synapses is known after initialisation,
+    # where the engine checks it)
+    if is_value_array(init) and init.shape not in ((num_pre, num_post),
+                                                   (num_pre * num_post,)) and \
+            not int(matrix_type) & int(SynapseMatrixConnectivity.SPARSE):
+        raise ValueError(
+            f"EPropCompiler: feedback_weight_init for connection '{conn.name}' has "
+            f"shape {init.shape} but the connection's weights have shape (source "
+            f"neurons, target neurons) = {(num_pre, num_post)} (or give them flat)")
+    return init
+
+
+def _new_synapse_feedback_code(conn, init):
+    """C expression drawing the ``gFeedback`` of a synapse Deep-R creates."""
+    if is_value_constant(init):
+        return f"({float(init)!r})"
+    if isinstance(init, Normal) and is_value_constant(init.mean) and \
+            is_value_constant(init.sd):
+        return f"({float(init.mean)!r} + ({float(init.sd)!r} * gennrand_normal()))"
+    if isinstance(init, Uniform) and is_value_constant(init.min) and \
+            is_value_constant(init.max):
+        lo, hi = float(init.min), float(init.max)
+        return f"({lo!r} + ({hi - lo!r} * gennrand_uniform()))"
+    raise NotImplementedError(
+        f"EPropCompiler: connection '{conn.name}' is rewired by Deep-R and feeds random "
+        "feedback back; each synapse Deep-R creates draws its feedback weight from "
+        "feedback_weight_init, which must therefore be a number, Normal or Uniform, "
+        f"not {init!r}")
 
 
 def _shared(pop, name, value, shared: Optional[float]):

@@ -29,6 +29,52 @@ population) for cross-entropy on ``avg_var``/``avg_var_exp_weight``/
 ``RelativeMeanSquareError``). Adam does not depend on the scale; keeping
 upstream's keeps published regularisation strengths meaningful.
 
+Delta synapses and adaptive LIF hidden neurons (beyond upstream). Notation:
+``mu_X = dL/dX(t)``; the code's adjoints are ``LambdaV = -mu_V / (k tau_mem)``,
+``LambdaI = -mu_I / (k tau_syn)``, ``LambdaA = -mu_A / (k tau_adapt)`` for
+one constant ``k`` (the scale of ``Gradient`` above), so that ``Gradient``
+is ``dL/dw / k`` and ``RevISyn`` collects ``(dL/dt_spike) / k`` from the
+targets. At a spike at ``t_k`` where ``g(x) = 0`` (``g`` the threshold
+function), with the jump ``x+ = h(x-)``, flow ``f`` and ``E = dL/dt_k`` of
+the targets (and of the loss), the costate jumps (backwards) by
+``mu- = h_x^T mu+ - g_x (mu+ . (h_x f- - f+) + E) / (g_x . f-)``.
+
+* Delta synapse: a spike arriving at ``s`` jumps the target's ``V`` by
+  ``J = c w`` (``c = 1 - Alpha`` with the target's ``scale_i``, else 1).
+  ``dL/dw = c mu_V(s)``, so ``Gradient -= c tau_mem LambdaV_post``, read in
+  the arrival step (``[d]`` steps back with a delay). Moving the arrival
+  later by ``ds`` takes ``J`` off ``V`` over ``ds``: the state after it
+  differs by ``+J ds / tau_mem`` and the loss integrand by ``-l_V J ds``, so
+  ``dL/ds = -k J (LambdaV - D)`` with ``D = -l_V / k`` the loss drive of a
+  LeakyIntegrate output (0 for a hidden target). The output keeps
+  ``LambdaI = LambdaV - D`` for this (it has no synaptic current), a hidden
+  source gets ``RevISyn += -c g LambdaI_post`` and a learned delay
+  ``DelayGradient -= c g LambdaI_post``. A LIF neuron driven only by Delta
+  synapses spikes only at a jump, in the arrival step: its spike times do
+  not move with the weights (the gradient of the incoming weights is 0
+  almost everywhere, and the engine's is exactly 0), and its transition is
+  ``LambdaV <- 0`` for the absolute reset (``V`` after the spike does not
+  depend on ``V`` before it) and nothing for the relative one. Carrying
+  such a locked spike's timing back to the presynaptic spike is not
+  implemented, so Delta synapses between hidden populations, learned
+  delays of Delta synapses into hidden populations, and Delta synapses
+  into ALIF neurons or LIF (first-spike-time) outputs are refused.
+* Adaptive LIF (relative reset, no refractory period): ``tau_m dV/dt =
+  -V + I``, ``tau_s dI/dt = -I``, ``tau_a dA/dt = -A``; threshold ``g = V -
+  Vthresh - beta A``; at a spike ``V -= Vthresh - Vreset``, ``A += 1``
+  (``h_x = 1``). Between spikes ``LambdaV *= Alpha``, ``LambdaI <-
+  K LambdaV + exp(-dt/tau_s) LambdaI`` (as LIF), ``LambdaA *= Rho``. With
+  ``D = tau_m g_x . f- = (I - V) + (tau_m / tau_a) beta A`` (before the
+  reset, stored in ``RingIMinusV``) the jump is
+  ``x = ((Vthresh - Vreset) LambdaV - LambdaA + RevISyn) / D``,
+  ``LambdaV += x``, ``LambdaA -= beta (tau_m / tau_a) x`` (``beta = 0``
+  gives the LIF transition). The ALIF's parameters ``A`` and ``Beta`` are
+  its own, so its adjoint constants are ``LambdaIDecay``,
+  ``LambdaICoupling`` and ``AdaptScale = beta tau_m / tau_a``; ALIF has no
+  ``scale_i``, so ``IsynScale`` and the weights' current scale include
+  ``1 / (1 - Alpha)``. The absolute reset (``h_x`` zero in ``V``) would need
+  ``I - Vreset`` and ``A`` at the spike as well, and is refused.
+
 Differences from upstream mlGeNN 2.4 (each the correct behaviour):
 
 * Trials are independent: every connection's input accumulator and delay
@@ -58,7 +104,7 @@ Differences from upstream mlGeNN 2.4 (each the correct behaviour):
 * Unsupported losses raise ``NotImplementedError`` naming them (upstream
   raises a ``NameError`` while formatting its message).
 """
-from copy import deepcopy
+from copy import copy, deepcopy
 from numbers import Number
 
 import numpy as np
@@ -70,20 +116,21 @@ from ..genn import (CustomUpdateVarAccess, SynapseMatrixType, SynapseMatrixWeigh
                     VarAccessMode, create_var_ref, create_wu_var_ref)
 from ..losses import (Loss, MeanSquareError, RelativeMeanSquareError,
                       SparseCategoricalCrossentropy, default_losses)
-from ..neurons import LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput
+from ..neurons import (AdaptiveLeakyIntegrateFire, LeakyIntegrate, LeakyIntegrateFire,
+                       LeakyIntegrateFireInput)
 from ..neurons.input import Input
 from ..optimisers import Optimiser, default_optimisers
 from ..readouts import AvgVar, AvgVarExpWeight, FirstSpikeTime, MaxVar, SumVar, Var
-from ..synapses import Exponential
-from ..utils.checks import check_positive_int
+from ..synapses import Delta, Exponential
+from ..utils.checks import check_positive_finite, check_positive_int
 from ..utils.model import CustomUpdateModel, WeightUpdateModel
 from ..utils.module import get_object, get_object_mapping
-from ..utils.network import get_underlying_conn, get_underlying_pop
 from ..utils.value import is_value_array, is_value_constant
 from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import (Compiler, add_custom_update, add_out_post_zero_custom_update,
                        add_softmax_custom_updates, create_reset_custom_update,
-                       get_conn_max_delay, get_delay_type)
+                       check_losses, connection_dict, connection_list, get_conn_max_delay,
+                       get_delay_type, population_dict)
 from .deep_r import add_deep_r, check_deep_r_connection, deep_r_callbacks
 from .gradient_sync import AllReduceGradients
 
@@ -320,11 +367,19 @@ class EventPropCompiler(Compiler):
                           SynapseMatrixType.DENSE, SynapseMatrixType.SPARSE], dt,
                          batch_size, rng_seed, kernel_profiling, communicator, **genn_kwargs)
         self.example_timesteps = example_timesteps
-        self.losses = losses
+        self.losses = check_losses(owner, losses)
         self.optimiser = get_object(optimiser, Optimiser, "Optimiser", default_optimisers)
+        if self.optimiser is None:
+            raise RuntimeError(f"{owner}: optimiser must be an Optimiser object or one of "
+                               f"the strings {sorted(default_optimisers)}, not None")
         self.delay_optimiser = get_object(optimiser if delay_optimiser is None
                                           else delay_optimiser, Optimiser, "Optimiser",
                                           default_optimisers)
+        for name, value in (("reg_lambda_upper", reg_lambda_upper),
+                            ("reg_lambda_lower", reg_lambda_lower)):
+            # numbers now; the dicts' keys once the network is known
+            for v in (value.values() if isinstance(value, dict) else [value]):
+                _check_lambda(name, v)
         self.reg_lambda_upper = reg_lambda_upper
         self.reg_lambda_lower = reg_lambda_lower
         self.reg_nu_upper = _check_lambda("reg_nu_upper", reg_nu_upper)
@@ -332,16 +387,17 @@ class EventPropCompiler(Compiler):
         self.strict_buffer_checking = bool(strict_buffer_checking)
         self.per_timestep_loss = bool(per_timestep_loss)
         self.ttfs_alpha = _check_lambda("ttfs_alpha", ttfs_alpha)
-        if not (isinstance(softmax_temperature, (Number, np.number))
-                and np.isfinite(softmax_temperature) and softmax_temperature > 0):
-            raise ValueError(f"{owner}: softmax_temperature must be a positive number, got "
-                             f"{softmax_temperature!r}")
-        self.softmax_temperature = float(softmax_temperature)
-        self.delay_learn_conns = [get_underlying_conn(c) for c in delay_learn_conns]
-        self.deep_r_conns = [get_underlying_conn(c) for c in deep_r_conns]
+        self.softmax_temperature = check_positive_finite(owner, "softmax_temperature",
+                                                         softmax_temperature)
+        # the ring index (2 * max_spikes) is a 32-bit literal in the engine code
+        if self.max_spikes >= 2 ** 31:
+            raise ValueError(f"{owner}: max_spikes must be below 2**31 (spikes per neuron "
+                             f"per trial), got {self.max_spikes}")
+        self.delay_learn_conns = connection_list(owner, "delay_learn_conns", delay_learn_conns)
+        self.deep_r_conns = connection_list(owner, "deep_r_conns", deep_r_conns)
         self.deep_r_l1_strength = _check_lambda("deep_r_l1_strength", deep_r_l1_strength)
-        self.deep_r_record_rewirings = {get_underlying_conn(c): k
-                                        for c, k in deep_r_record_rewirings.items()}
+        self.deep_r_record_rewirings = connection_dict(owner, "deep_r_record_rewirings",
+                                                       deep_r_record_rewirings)
 
     @property
     def _example_time(self):
@@ -354,7 +410,7 @@ class EventPropCompiler(Compiler):
         if not outputs:
             raise RuntimeError("EventPropCompiler: the network has no output population "
                                "(give an output neuron a readout=...)")
-        losses = ({get_underlying_pop(k): v for k, v in self.losses.items()}
+        losses = (population_dict("EventPropCompiler", "losses", self.losses)
                   if isinstance(self.losses, dict) else self.losses)
         state.losses = get_object_mapping(losses, outputs, Loss, "Loss", default_losses)
         hidden = [p for p in network.populations
@@ -362,11 +418,11 @@ class EventPropCompiler(Compiler):
         for pop in outputs:
             self._check_output(pop, state.losses[pop])
         for pop in hidden:
-            if type(pop.neuron) is not LeakyIntegrateFire:
+            if type(pop.neuron) not in (LeakyIntegrateFire, AdaptiveLeakyIntegrateFire):
                 raise NotImplementedError(
                     f"EventPropCompiler: hidden population '{pop.name}' has "
                     f"{type(pop.neuron).__name__} neurons; EventProp supports "
-                    "LeakyIntegrateFire hidden neurons only")
+                    "LeakyIntegrateFire and AdaptiveLeakyIntegrateFire hidden neurons only")
             self._check_lif(pop)
         for pop in network.populations:
             if isinstance(pop.neuron, Input):
@@ -381,7 +437,16 @@ class EventPropCompiler(Compiler):
         for conn in network.connections:
             self._check_connection(conn, outputs)
         for pop in network.populations:
-            taus = {float(c().synapse.tau) for c in pop.incoming_connections}
+            synapses = [c().synapse for c in pop.incoming_connections]
+            if any(isinstance(s, Delta) for s in synapses):
+                if not all(isinstance(s, Delta) for s in synapses):
+                    raise NotImplementedError(
+                        f"EventPropCompiler: the connections into population '{pop.name}' "
+                        "mix Delta and Exponential synapses; EventProp needs one synapse "
+                        "kind (and one tau) per target population")
+                state.tau_syn[pop] = None       # None: Delta synapses
+                continue
+            taus = {float(s.tau) for s in synapses}
             if len(taus) > 1:
                 raise NotImplementedError(
                     f"EventPropCompiler: the connections into population '{pop.name}' have "
@@ -414,6 +479,15 @@ class EventPropCompiler(Compiler):
                                       "refractory period (tau_refrac); EventProp's adjoint "
                                       "assumes none: use tau_refrac=None")
         _constant(f"population '{pop.name}'", "tau_mem", neuron.tau_mem)
+        if isinstance(neuron, AdaptiveLeakyIntegrateFire):
+            _constant(f"population '{pop.name}'", "beta", neuron.beta)
+            _constant(f"population '{pop.name}'", "tau_adapt", neuron.tau_adapt)
+            if not neuron.relative_reset:
+                raise NotImplementedError(
+                    f"EventPropCompiler: population '{pop.name}' "
+                    "(AdaptiveLeakyIntegrateFire) uses relative_reset=False; EventProp's "
+                    "adaptive-threshold adjoint is derived for the relative reset "
+                    "(V -= Vthresh - Vreset): use relative_reset=True")
 
     def _check_output(self, pop, loss):
         neuron, readout = pop.neuron, pop.neuron.readout
@@ -456,11 +530,13 @@ class EventPropCompiler(Compiler):
 
     def _check_connection(self, conn, outputs):
         src = conn.source()
-        if not isinstance(conn.synapse, Exponential):
+        if isinstance(conn.synapse, Delta):
+            self._check_delta_connection(conn, src, conn.target(), outputs)
+        elif not isinstance(conn.synapse, Exponential):
             raise NotImplementedError(f"EventPropCompiler: connection '{conn.name}' has "
                                       f"{type(conn.synapse).__name__} synapses; EventProp "
-                                      "supports Exponential synapses only")
-        if not is_value_constant(conn.synapse.tau):
+                                      "supports Exponential and Delta synapses only")
+        elif not is_value_constant(conn.synapse.tau):
             raise NotImplementedError(f"EventPropCompiler: connection '{conn.name}': the "
                                       "synapse tau must be one number")
         if src in outputs:
@@ -474,12 +550,43 @@ class EventPropCompiler(Compiler):
                 "checkpoint saves and Network.load would divide again: use AvgPool2D "
                 "followed by a Conv2D layer")
 
+    def _check_delta_connection(self, conn, src, trg, outputs):
+        """Delta synapses: into LeakyIntegrate outputs from any source, into
+        LeakyIntegrateFire hidden neurons from inputs (see the module
+        docstring: a spike caused by a Delta jump happens at the arrival
+        time, so carrying its timing back needs the presynaptic spike)."""
+        where = f"EventPropCompiler: connection '{conn.name}' (Delta synapses)"
+        if trg in outputs:
+            if type(trg.neuron) is not LeakyIntegrate:
+                raise NotImplementedError(
+                    f"{where} targets output population '{trg.name}' "
+                    f"({type(trg.neuron).__name__}): a spike caused by a Delta jump happens at "
+                    "the input's arrival time, so first-spike times do not depend on the "
+                    "weights; Delta synapses can drive LeakyIntegrate outputs and "
+                    "LeakyIntegrateFire hidden neurons")
+        elif type(trg.neuron) is not LeakyIntegrateFire:
+            raise NotImplementedError(
+                f"{where} targets hidden population '{trg.name}' "
+                f"({type(trg.neuron).__name__}); Delta synapses can drive "
+                "LeakyIntegrate outputs and LeakyIntegrateFire hidden neurons")
+        elif not isinstance(src.neuron, Input):
+            raise NotImplementedError(
+                f"{where} connects hidden population '{src.name}' to hidden population "
+                f"'{trg.name}': the target's spikes would be locked to the source's, which "
+                "EventProp does not carry back; Delta synapses into a hidden population "
+                "must come from input populations (use Exponential synapses)")
+        elif conn in self.delay_learn_conns:
+            raise NotImplementedError(
+                f"{where} learns its delays into hidden population '{trg.name}', whose "
+                "spikes are locked to the arrivals: moving one moves a spike, which "
+                "EventProp does not carry back; learn delays of Delta synapses into "
+                "LeakyIntegrate outputs only")
+
     def _regularisation(self, hidden):
         def resolve(value, name):
             if isinstance(value, dict):
                 out = {}
-                for key, v in value.items():
-                    pop = get_underlying_pop(key)
+                for pop, v in population_dict("EventPropCompiler", name, value).items():
                     if pop not in hidden:
                         raise ValueError(f"EventPropCompiler: {name} is given for "
                                          f"population '{pop.name}', which is not a hidden "
@@ -519,11 +626,19 @@ class EventPropCompiler(Compiler):
         model.add_var("LambdaV", "scalar", 0.0)
         model.add_var("LambdaI", "scalar", 0.0)
 
-    def _add_ring(self, pop, model, state, lif: bool, adjoint: str, transition: str):
+    def _add_ring(self, pop, model, state, lif: bool, adjoint: str, transition: str,
+                  ring_value: str = "(Isyn * IsynScale) - V"):
         """Spike ring buffers, backward spike detection and the adjoint code
         (prepended to the neuron's own sim code)."""
         m, ring = self.max_spikes, 2 * self.max_spikes
         size = self.batch_size * int(np.prod(pop.shape)) * ring
+        if size >= 2 ** 32:
+            # the engine code indexes the rings with 32-bit unsigned integers
+            raise ValueError(
+                f"EventPropCompiler: the spike ring buffers of population '{pop.name}' "
+                f"would hold batch_size * neurons * 2 * max_spikes = {self.batch_size} * "
+                f"{int(np.prod(pop.shape))} * {ring} = {size} entries, more than 32-bit "
+                "indices reach (2**32 - 1); lower max_spikes or the batch size")
         for name in ("RingWriteOffset", "RingReadOffset", "RingWriteStartOffset",
                      "RingReadEndOffset"):
             model.add_var(name, _OFFSET, 0)
@@ -557,7 +672,7 @@ class EventPropCompiler(Compiler):
             }}
             """)
         i_minus_v = ("\n    RingIMinusV[ringOffset + (RingWriteOffset % "
-                     f"{ring}u)] = (Isyn * IsynScale) - V;") if lif else ""
+                     f"{ring}u)] = {ring_value};") if lif else ""
         dropped = "\nelse {\n    RingDropped++;\n}" if self.strict_buffer_checking else ""
         model.prepend_reset_code(
             f"if ((RingWriteOffset - RingWriteStartOffset) < {m}u) {{\n"
@@ -566,7 +681,24 @@ class EventPropCompiler(Compiler):
         state.ring_pops.append(pop)
 
     def _build_hidden(self, pop, model, state):
-        self._lif_adjoint_params(pop, model, state)
+        alif = isinstance(pop.neuron, AdaptiveLeakyIntegrateFire)
+        delta = state.tau_syn[pop] is None
+        if alif:
+            # ALIF's own params are called A (its adaptation var) and Beta
+            tau_mem, tau_syn = float(pop.neuron.tau_mem), state.tau_syn[pop]
+            model.add_param("LambdaIDecay", "scalar", np.exp(-self.dt / tau_syn))
+            model.add_param("LambdaICoupling", "scalar",
+                            _adjoint_coupling(tau_mem, tau_syn, self.dt))
+            model.add_param("IsynScale", "scalar", self._current_scale(pop, tau_syn))
+            model.add_param("AdaptScale", "scalar", float(pop.neuron.beta) * tau_mem
+                            / float(pop.neuron.tau_adapt))
+            model.add_var("LambdaV", "scalar", 0.0)
+            model.add_var("LambdaI", "scalar", 0.0)
+            model.add_var("LambdaA", "scalar", 0.0)
+        elif delta:
+            model.add_var("LambdaV", "scalar", 0.0)
+        else:
+            self._lif_adjoint_params(pop, model, state)
         model.add_additional_input_var("RevISyn", "scalar", 0.0)
         reg = ""
         if pop in state.reg:
@@ -586,7 +718,26 @@ class EventPropCompiler(Compiler):
                 LambdaV -= RegLambdaLower * (SpikeCountBackBatch - RegNuUpperBatch);
             }"""
         ring = 2 * self.max_spikes
-        self._add_ring(pop, model, state, lif=True, adjoint="""
+        if alif:
+            # the ring keeps tau_mem * (d/dt)(V - Vthresh - Beta * A) before the spike
+            self._add_ring(pop, model, state, lif=True, adjoint="""
+            LambdaI = (LambdaICoupling * LambdaV) + (LambdaIDecay * LambdaI);
+            LambdaV *= Alpha;
+            LambdaA *= Rho;""", transition=f"""
+            const scalar slope = RingIMinusV[ringOffset + (RingReadOffset % {ring}u)];
+            const scalar jump = (((Vthresh - Vreset) * LambdaV) - LambdaA + RevISyn) / slope;
+            LambdaV += jump;
+            LambdaA -= AdaptScale * jump;{reg}""",
+                           ring_value="(Isyn * IsynScale) - V + (AdaptScale * A)")
+        elif delta:
+            # every spike is caused by a Delta jump and happens at its arrival
+            # time: it does not move with the weights, and the absolute reset
+            # makes V after it independent of V before it
+            self._add_ring(pop, model, state, lif=False, adjoint="""
+            LambdaV *= Alpha;""", transition=("" if pop.neuron.relative_reset
+                                               else "LambdaV = 0.0;") + reg)
+        else:
+            self._add_ring(pop, model, state, lif=True, adjoint="""
             LambdaI = (A * LambdaV) + (Beta * LambdaI);
             LambdaV *= Alpha;""", transition=f"""
             const scalar iMinusV = RingIMinusV[ringOffset + (RingReadOffset % {ring}u)];
@@ -605,8 +756,11 @@ class EventPropCompiler(Compiler):
         model = readout.add_readout_logic(model, example_timesteps=self.example_timesteps,
                                           dt=self.dt, max_time_required=max_time)
         self._add_trial(model)
-        model.add_param("Beta", "scalar", np.exp(-self.dt / tau_syn))
-        model.add_param("A", "scalar", _adjoint_coupling(tau_mem, tau_syn, self.dt))
+        # Delta synapses (tau_syn None): LambdaI is not read (it follows the drive)
+        model.add_param("Beta", "scalar", 0.0 if tau_syn is None
+                        else np.exp(-self.dt / tau_syn))
+        model.add_param("A", "scalar", 0.0 if tau_syn is None
+                        else _adjoint_coupling(tau_mem, tau_syn, self.dt))
         model.add_var("LambdaV", "scalar", 0.0)
         model.add_var("LambdaI", "scalar", 0.0)
         t_total = self._example_time
@@ -671,9 +825,16 @@ class EventPropCompiler(Compiler):
             if ({cond}) {{
                 drive = {value};
             }}"""
+        if tau_syn is None:
+            # Delta synapses: LambdaI is what moving a V jump in time sees,
+            # LambdaV minus the loss drive (the drive of MaxVar is an impulse)
+            lambda_i = ("LambdaI = LambdaV;" if isinstance(readout, MaxVar)
+                        and not per_timestep else "LambdaI = LambdaV - drive;")
+        else:
+            lambda_i = "LambdaI = drive + ((LambdaI - drive) * Beta) + (A * (LambdaV - drive));"
         model.prepend_sim_code(f"""
             const scalar backT = {_lit(t_total)} - t - dt;{drive}
-            LambdaI = drive + ((LambdaI - drive) * Beta) + (A * (LambdaV - drive));
+            {lambda_i}
             LambdaV = drive + ((LambdaV - drive) * Alpha);
             """)
         if after:
@@ -759,12 +920,16 @@ class EventPropCompiler(Compiler):
                 f"({type(conn.connectivity).__name__}) shares kernel weights and has "
                 f"{'learned ' if learn_delay else ''}delays; EventProp supports delays on "
                 "Dense and sparse connectivity only: use delay=0")
-        model = {"params": [("TauSyn", "scalar")],
+        delta = tau_syn is None
+        # Delta synapses jump the target's V: the gradient reads LambdaV, the
+        # timing terms LambdaI (LambdaV minus the loss drive, module docstring)
+        lambda_ref = "LambdaV_post" if delta else "LambdaI_post"
+        model = {"params": [] if delta else [("TauSyn", "scalar")],
                  "vars": [("g", "scalar", VarAccess.READ_ONLY)],
                  "pre_neuron_var_refs": [("BackSpike_pre", "uint8_t")],
-                 "post_neuron_var_refs": [("LambdaI_post", "scalar")],
+                 "post_neuron_var_refs": [(lambda_ref, "scalar")],
                  "pre_event_threshold_condition_code": "BackSpike_pre"}
-        param_vals = {"TauSyn": tau_syn}
+        param_vals = {} if delta else {"TauSyn": tau_syn}
         var_vals = {"g": connect_snippet.weight}
         if learn_delay:
             model["params"].append(("MaxDelay", "scalar"))
@@ -787,10 +952,23 @@ class EventPropCompiler(Compiler):
             delay_decl, d = "", "d"
         past = "" if d is None else f"[{d}]"
         forward = "addToPost(g);" if d is None else f"addToPostDelay(g, {d});"
-        scale = self._weight_scale(conn, trg, tau_syn)
+        if delta:
+            scale = self._delta_scale(trg)
+            # dL/dw = -tau_mem * scale * LambdaV at the arrival (module docstring)
+            grad_factor = f"{_lit(float(trg.neuron.tau_mem) * scale)}"
+        else:
+            scale = self._weight_scale(conn, trg, tau_syn)
+            grad_factor = "TauSyn" if scale == 1.0 else f"TauSyn * {_lit(scale)}"
         scaled_g = "g" if scale == 1.0 else f"(g * {_lit(scale)})"
         backward = []
-        if trainable:
+        if delta and trainable:
+            model["vars"].append(("Gradient", "scalar"))
+            var_vals["Gradient"] = 0.0
+            if kernel:
+                backward.append(f"atomic_add_Gradient(-LambdaV_post * {grad_factor});")
+            else:
+                backward.append(f"Gradient -= LambdaV_post{past} * {grad_factor};")
+        elif trainable:
             model["vars"].append(("Gradient", "scalar"))
             var_vals["Gradient"] = 0.0
             grad_scale = "" if scale == 1.0 else f" * {_lit(scale)}"
@@ -800,13 +978,22 @@ class EventPropCompiler(Compiler):
             else:
                 backward.append(f"Gradient -= LambdaI_post{past} * TauSyn{grad_scale};")
         if hidden_source or learn_delay:
-            model["post_neuron_var_refs"].append(("LambdaV_post", "scalar"))
-        if learn_delay:
+            model["post_neuron_var_refs"].append(
+                ("LambdaI_post" if delta else "LambdaV_post", "scalar"))
+        if delta and learn_delay:
+            # delaying a jump J of V by ds takes J off V (and off the loss
+            # integrand) over ds
+            model["vars"].append(("DelayGradient", "scalar"))
+            var_vals["DelayGradient"] = 0.0
+            backward.append(f"DelayGradient -= {scaled_g} * LambdaI_post{past};")
+        elif learn_delay:
             model["vars"].append(("DelayGradient", "scalar"))
             var_vals["DelayGradient"] = 0.0
             backward.append(f"DelayGradient -= {scaled_g} * (LambdaI_post{past} - "
                             f"LambdaV_post{past});")
-        if hidden_source:
+        if delta and hidden_source:
+            backward.append(f"addToPre(-{scaled_g} * LambdaI_post{past});")
+        elif hidden_source:
             backward.append(f"addToPre({scaled_g} * (LambdaV_post{past} - "
                             f"LambdaI_post{past}));")
         if not backward:
@@ -823,8 +1010,10 @@ class EventPropCompiler(Compiler):
         wum = WeightUpdateModel(model, param_vals, var_vals,
                                 pre_neuron_var_refs=({"BackSpike_pre": "BackSpike"}
                                                      if backward else {}),
-                                post_neuron_var_refs={"LambdaI_post": "LambdaI"})
-        if hidden_source or learn_delay:
+                                post_neuron_var_refs={lambda_ref: lambda_ref[:-5]})
+        if (hidden_source or learn_delay) and delta:
+            wum.post_neuron_var_refs["LambdaI_post"] = "LambdaI"
+        elif hidden_source or learn_delay:
             wum.post_neuron_var_refs["LambdaV_post"] = "LambdaV"
         if trainable:
             state.trainable.append(conn)
@@ -833,10 +1022,17 @@ class EventPropCompiler(Compiler):
     def _weight_scale(self, conn, trg, tau_syn):
         """Jump of the target's continuous current per unit weight: 1 with
         ``default_params`` (see :meth:`_current_scale`)."""
-        if conn.synapse.scale_i and trg.neuron.scale_i:
+        if conn.synapse.scale_i and getattr(trg.neuron, "scale_i", False):
             return 1.0
         k_s = _i_scale(tau_syn, self.dt) if conn.synapse.scale_i else 1.0
         return k_s * self._current_scale(trg, tau_syn)
+
+    def _delta_scale(self, trg):
+        """Jump of the target's ``V`` per unit weight of a Delta synapse:
+        ``1 - Alpha`` when the target scales its input (``scale_i``), else 1."""
+        if getattr(trg.neuron, "scale_i", False):
+            return 1.0 - np.exp(-self.dt / float(trg.neuron.tau_mem))
+        return 1.0
 
     def _current_scale(self, pop, tau_syn):
         """``IsynScale``: the continuous current at the start of a step is
@@ -844,7 +1040,7 @@ class EventPropCompiler(Compiler):
         over the step, ``Isyn`` is ``inSyn`` times ``IScale`` or 1)."""
         neuron = pop.neuron
         alpha = np.exp(-self.dt / float(neuron.tau_mem))
-        if neuron.scale_i:
+        if getattr(neuron, "scale_i", False):     # AdaptiveLeakyIntegrateFire: never
             return 1.0 / _i_scale(tau_syn, self.dt)
         return 1.0 / ((1.0 - alpha) * _i_scale(tau_syn, self.dt))
 
@@ -875,11 +1071,14 @@ class EventPropCompiler(Compiler):
         multi_rank = self.communicator is not None and self.communicator.num_ranks > 1
         reduce = self.full_batch_size > 1 or self.communicator is not None
         weight_cus, delay_cus, reduced = [], [], []
+        # each compiled network owns its optimisers: a schedule changing one
+        # network's learning rate must not change another's
+        weight_optimiser, delay_optimiser = copy(self.optimiser), copy(self.delay_optimiser)
         for i, conn in enumerate(state.trainable):
             genn_syn = connection_populations[conn]
-            targets = [("Gradient", "g", self.optimiser, weight_cus, None)]
+            targets = [("Gradient", "g", weight_optimiser, weight_cus, None)]
             if conn in state.delay_learn:
-                targets.append(("DelayGradient", "d", self.delay_optimiser, delay_cus,
+                targets.append(("DelayGradient", "d", delay_optimiser, delay_cus,
                                 (0.0, float(conn.max_delay_steps))))
             for gradient, var, optimiser, cus, clamp in targets:
                 label = f"{var}{i}"
@@ -981,9 +1180,9 @@ class EventPropCompiler(Compiler):
         validate.append(CustomUpdateOnBatchBegin("Reset"))
         train += deep_r_after
 
-        optimisers = [(self.optimiser, weight_cus)]
+        optimisers = [(weight_optimiser, weight_cus)]
         if delay_cus:
-            optimisers.append((self.delay_optimiser, delay_cus))
+            optimisers.append((delay_optimiser, delay_cus))
         checkpoint = [(c, "g") for c in state.trainable]
         checkpoint += [(c, "d") for c in state.trainable if c in state.delay_learn]
         return CompiledTrainingNetwork(

@@ -1,6 +1,7 @@
 """Mean squared error against a per-timestep target."""
 import numpy as np
 
+from ..utils.checks import check_finite
 from .loss import Loss
 
 #: Variable in which the loss sums the squared error of the current example
@@ -26,6 +27,12 @@ class MeanSquareError(Loss):
 
     def add_to_neuron(self, model, shape, batch_size: int, example_timesteps: int):
         n = int(np.prod(shape))
+        if batch_size * example_timesteps * n >= 2 ** 31:
+            # the engine indexes the buffer with 32-bit integers
+            raise ValueError(f"MeanSquareError: a target buffer of batch_size * "
+                             f"example_timesteps * neurons = {batch_size} * "
+                             f"{example_timesteps} * {n} values exceeds 2**31 - 1; use a "
+                             "smaller batch size or fewer time steps per example")
         model.add_egp("YTrue", "scalar*",
                       np.zeros(batch_size * example_timesteps * n, dtype=np.float32))
         model.prepend_sim_code(
@@ -50,6 +57,11 @@ class MeanSquareError(Loss):
         if y_true.shape != expected:
             raise RuntimeError(f"MeanSquareError: targets must have shape {expected} "
                                f"(batch, timesteps) + population shape; got {y_true.shape}")
+        if y_true.dtype == object or not (np.issubdtype(y_true.dtype, np.number)
+                                          or y_true.dtype == np.bool_):
+            raise TypeError(f"MeanSquareError: targets must be numbers, got an array of "
+                            f"{y_true.dtype}")
+        check_finite("MeanSquareError: targets", y_true, "training")
         egp = genn_pop.extra_global_params["YTrue"]
         egp.view[:] = y_true.reshape(-1)
         egp.push_to_device()

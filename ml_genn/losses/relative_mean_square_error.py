@@ -13,6 +13,11 @@ class RelativeMeanSquareError(Loss):
 
     def __init__(self, delta: float):
         self.delta = delta
+        if delta < 0:
+            # the correct neuron would be trained to fire after the others
+            raise ValueError(f"RelativeMeanSquareError: delta is how much earlier the "
+                             f"correct neuron should spike than the others and must be >= "
+                             f"0, got {delta!r}")
 
     def add_to_neuron(self, model, shape, batch_size: int, example_timesteps: int):
         add_label_var(model)

@@ -1,5 +1,7 @@
 """Adam optimiser (Kingma & Ba 2014)."""
+import math
 from copy import deepcopy
+from numbers import Real
 
 from ..genn import VarAccessMode
 from ..utils.model import CustomUpdateModel
@@ -22,6 +24,35 @@ _ADAM_MODEL = {
     """}
 
 
+class _AdamParam(ConstantValueDescriptor):
+    """A finite number in an allowed range: ``beta1``/``beta2`` in ``[0, 1)``
+    (at 1 the bias correction divides by zero and the moments never move),
+    ``epsilon > 0`` (it keeps ``M / sqrt(V)`` finite when ``V`` is 0),
+    ``alpha >= 0`` (a negative rate ascends the loss). Checked on every
+    assignment, so a schedule (``OptimiserParamSchedule``) cannot set a bad
+    value either."""
+
+    def __init__(self, low, high=None, low_inclusive=True, meaning=""):
+        self.low, self.high, self.low_inclusive, self.meaning = (low, high, low_inclusive,
+                                                                 meaning)
+
+    def __set__(self, instance, value):
+        if isinstance(value, bool):
+            raise TypeError(f"{type(instance).__name__}: '{self.public}' must be a number, "
+                            "not a bool")
+        if isinstance(value, Real) and math.isfinite(value):
+            # checked before storing: a refused value never replaces a good one
+            too_low = value < self.low if self.low_inclusive else value <= self.low
+            too_high = self.high is not None and value >= self.high
+            if too_low or too_high:
+                bracket = "[" if self.low_inclusive else "("
+                upper = f"{self.high})" if self.high is not None else "inf)"
+                raise ValueError(f"{type(instance).__name__}: '{self.public}' must lie in "
+                                 f"{bracket}{self.low}, {upper} ({self.meaning}), got "
+                                 f"{value!r}")
+        super().__set__(instance, value)
+
+
 class Adam(Optimiser):
     """Adam with per-parameter state ``M`` and ``V`` (both start at 0):
 
@@ -35,10 +66,11 @@ class Adam(Optimiser):
     numbers.
     """
 
-    alpha = ConstantValueDescriptor()
-    beta1 = ConstantValueDescriptor()
-    beta2 = ConstantValueDescriptor()
-    epsilon = ConstantValueDescriptor()
+    alpha = _AdamParam(0.0, meaning="the learning rate; a negative one ascends the loss")
+    beta1 = _AdamParam(0.0, 1.0, meaning="decay of the first moment; 1 never updates it")
+    beta2 = _AdamParam(0.0, 1.0, meaning="decay of the second moment; 1 never updates it")
+    epsilon = _AdamParam(0.0, low_inclusive=False,
+                         meaning="keeps the step finite while the second moment is 0")
 
     def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8):
         self.alpha = alpha

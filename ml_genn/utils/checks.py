@@ -103,3 +103,13 @@ def check_key(owner: str, key):
         raise TypeError(f"{owner}: key must be hashable (a string, a number, a tuple, "
                         f"...), got {type(key).__name__} {key!r}") from None
     return key
+
+
+def checkpoint_keys(keys, owner: str) -> tuple:
+    """``keys`` of save/load: a tuple (or list) of key components, e.g.
+    ``(epoch,)``. A bare string would be split into its characters and a
+    number is not a sequence, so both are refused with the fix."""
+    if isinstance(keys, (tuple, list)):
+        return tuple(keys)
+    raise TypeError(f"{owner}: keys must be a tuple of key components such as (epoch,) or "
+                    f"('best',), not {type(keys).__name__} {keys!r}; write ({keys!r},)")

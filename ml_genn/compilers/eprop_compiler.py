@@ -16,8 +16,8 @@ import numpy as np
 
 from ..callbacks import (CustomUpdateOnBatchBegin, CustomUpdateOnBatchEnd,
                          CustomUpdateOnTimestepEnd)
-from ..genn import (CustomUpdateVarAccess, SynapseMatrixConnectivity, SynapseMatrixType,
-                    VarAccess, VarAccessMode, create_var_ref, create_wu_var_ref)
+from ..genn import (SynapseMatrixConnectivity, SynapseMatrixType, VarAccess, create_var_ref,
+                    create_wu_var_ref)
 from ..initializers import Initializer, Normal, Uniform
 from ..losses import Loss, MeanSquareError, SparseCategoricalCrossentropy, default_losses
 from ..neurons import (AdaptiveLeakyIntegrateFire, LeakyIntegrate, LeakyIntegrateFire,
@@ -27,15 +27,16 @@ from ..neurons.nengo_neuron import is_graded
 from ..optimisers import Optimiser, default_optimisers
 from ..synapses import Delta
 from ..utils.checks import check_positive_finite, check_positive_int
-from ..utils.model import CustomUpdateModel, WeightUpdateModel
+from ..utils.model import WeightUpdateModel
 from ..utils.module import get_object, get_object_mapping
-from ..utils.network import get_underlying_conn
 from ..utils.value import check_value, is_value_array, is_value_constant
 from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import (Compiler, add_custom_update, add_neuron_reset, add_softmax_custom_updates,
                        check_losses, connection_dict, connection_list,
                        population_dict)
 from .deep_r import add_deep_r, check_deep_r_connection, deep_r_callbacks
+from .gradient_sync import AllReduceGradients
+from .gradient_updates import add_gradient_reduce, add_zero_gradient
 
 #: Network default parameters the e-prop rule assumes (pass to ``Network``)
 default_params = {
@@ -136,23 +137,6 @@ _OUTPUT_RANDOM_FEEDBACK_SYNAPSE_CODE = """
     """
 
 # -- custom update models ---------------------------------------------------
-#: Sum the per-batch gradient over the batch and zero it
-_BATCH_REDUCE_MODEL = {
-    "vars": [("ReducedGradient", "scalar", CustomUpdateVarAccess.REDUCE_BATCH_SUM)],
-    "var_refs": [("Gradient", "scalar")],
-    "update_code": "ReducedGradient = Gradient;\nGradient = 0.0;"}
-
-#: The same with one batch element per rank: a copy (a batch reduction
-#: needs a batch); kept so that the ranks can sum ``ReducedGradient``
-_COPY_GRADIENT_MODEL = {
-    "vars": [("ReducedGradient", "scalar")],
-    "var_refs": [("Gradient", "scalar")],
-    "update_code": "ReducedGradient = Gradient;\nGradient = 0.0;"}
-
-_ZERO_GRADIENT_MODEL = {
-    "var_refs": [("Gradient", "scalar")],
-    "update_code": "Gradient = 0.0;"}
-
 class _GradientLearn(CustomUpdateOnBatchEnd):
     """``GradientLearn`` after every training batch and, at the start of
     every training epoch, ``ZeroGradient``: the learning rule keeps running
@@ -507,25 +491,18 @@ class EPropCompiler(Compiler):
         optimiser = copy(self.optimiser)
         for name, group, gradient, var, make_ref in trained:
             if reduce:
-                reduce_model = deepcopy(_BATCH_REDUCE_MODEL if self.batch_size > 1
-                                        else _COPY_GRADIENT_MODEL)
-                reduce_cu = add_custom_update(
-                    genn_model,
-                    CustomUpdateModel(reduce_model, {}, {"ReducedGradient": 0.0},
-                                      {"Gradient": make_ref(group, gradient)}),
-                    "GradientBatchReduce", names.get("cu_BatchReduce", name))
+                reduce_cu, gradient_ref = add_gradient_reduce(
+                    genn_model, make_ref(group, gradient), self.batch_size,
+                    names.get("cu_BatchReduce", name))
                 reduced.append((reduce_cu, "ReducedGradient"))
-                gradient_ref = create_var_ref(reduce_cu, "ReducedGradient")
             else:
                 gradient_ref = make_ref(group, gradient)
             optimiser_cus.append(add_custom_update(
                 genn_model,
                 optimiser.get_model(gradient_ref, make_ref(group, var), not reduce),
                 "GradientLearn", names.get("cu_GradientLearn", name)))
-            add_custom_update(genn_model,
-                              CustomUpdateModel(deepcopy(_ZERO_GRADIENT_MODEL),
-                                                var_refs={"Gradient": make_ref(group, gradient)}),
-                              "ZeroGradient", names.get("cu_ZeroGradient", name))
+            add_zero_gradient(genn_model, make_ref(group, gradient),
+                              names.get("cu_ZeroGradient", name))
 
         for pop, reset_vars in state.readout_reset_vars.items():
             if reset_vars:
@@ -545,7 +522,6 @@ class EPropCompiler(Compiler):
         if reduce:
             train_callbacks.append(CustomUpdateOnBatchEnd("GradientBatchReduce"))
         if self.communicator is not None and self.communicator.num_ranks > 1:
-            from .gradient_sync import AllReduceGradients
             train_callbacks.append(AllReduceGradients(reduced, self.communicator))
         train_callbacks.append(_GradientLearn())
         validate_callbacks = []

@@ -133,6 +133,7 @@ from .compiler import (Compiler, add_custom_update, add_out_post_zero_custom_upd
                        get_delay_type, population_dict)
 from .deep_r import add_deep_r, check_deep_r_connection, deep_r_callbacks
 from .gradient_sync import AllReduceGradients
+from .gradient_updates import add_gradient_reduce, add_zero_gradient
 
 #: Network default parameters the EventProp equations assume (pass to ``Network``)
 default_params = {
@@ -213,21 +214,6 @@ class _CheckRingOverflow(Callback):
 
 
 # -- custom update models --------------------------------------------------------
-_BATCH_REDUCE_MODEL = {
-    "vars": [("ReducedGradient", "scalar", CustomUpdateVarAccess.REDUCE_BATCH_SUM)],
-    "var_refs": [("Gradient", "scalar")],
-    "update_code": "ReducedGradient = Gradient;\nGradient = 0.0;"}
-
-#: One batch element per rank (data-parallel): a copy the ranks can sum
-_COPY_GRADIENT_MODEL = {
-    "vars": [("ReducedGradient", "scalar")],
-    "var_refs": [("Gradient", "scalar")],
-    "update_code": "ReducedGradient = Gradient;\nGradient = 0.0;"}
-
-_ZERO_GRADIENT_MODEL = {
-    "var_refs": [("Gradient", "scalar")],
-    "update_code": "Gradient = 0.0;"}
-
 _SPIKE_COUNT_REDUCE_MODEL = {
     "var_refs": [("SpikeCount", "scalar", VarAccessMode.READ_ONLY),
                  ("SpikeCountBackBatch", "scalar", VarAccessMode.REDUCE_SUM)],
@@ -1082,20 +1068,13 @@ class EventPropCompiler(Compiler):
                                 (0.0, float(conn.max_delay_steps))))
             for gradient, var, optimiser, cus, clamp in targets:
                 label = f"{var}{i}"
-                add_custom_update(genn_model,
-                                  CustomUpdateModel(deepcopy(_ZERO_GRADIENT_MODEL), var_refs={
-                                      "Gradient": create_wu_var_ref(genn_syn, gradient)}),
-                                  "ZeroGradient", names.get("cu_ZeroGradient", label))
+                add_zero_gradient(genn_model, create_wu_var_ref(genn_syn, gradient),
+                                  names.get("cu_ZeroGradient", label))
                 if reduce:
-                    reduce_model = deepcopy(_BATCH_REDUCE_MODEL if self.batch_size > 1
-                                            else _COPY_GRADIENT_MODEL)
-                    reduce_cu = add_custom_update(
-                        genn_model,
-                        CustomUpdateModel(reduce_model, {}, {"ReducedGradient": 0.0},
-                                          {"Gradient": create_wu_var_ref(genn_syn, gradient)}),
-                        "GradientBatchReduce", names.get("cu_BatchReduce", label))
+                    reduce_cu, gradient_ref = add_gradient_reduce(
+                        genn_model, create_wu_var_ref(genn_syn, gradient), self.batch_size,
+                        names.get("cu_BatchReduce", label))
                     reduced.append((reduce_cu, "ReducedGradient"))
-                    gradient_ref = create_var_ref(reduce_cu, "ReducedGradient")
                 else:
                     gradient_ref = create_wu_var_ref(genn_syn, gradient)
                 cus.append(add_custom_update(

@@ -247,3 +247,42 @@ def test_timers_when_timing_is_enabled():
     untimed.load(num_recording_timesteps=10)
     with pytest.raises(RuntimeStateError, match="timing_enabled"):
         untimed.neuron_update_time
+
+
+def _doubling_model(name, batch_size=2, timing=False):
+    """x += id + 1 every step; custom update group 'Double': x *= 2."""
+    from ml_genn.genn import create_custom_update_model, create_neuron_model, create_var_ref
+    model = GeNNModel("float", name)
+    model.batch_size = batch_size
+    model.timing_enabled = timing
+    nm = create_neuron_model("Count", vars=[("x", "scalar")], sim_code="x += id + 1;")
+    pop = model.add_neuron_population("P", 3, nm, {}, {"x": 0.0})
+    double = create_custom_update_model("Double", var_refs=[("X", "scalar")],
+                                        update_code="X *= 2.0;")
+    model.add_custom_update("D", "Double", double, {}, {}, {"X": create_var_ref(pop, "x")})
+    model.build()
+    model.load()
+    return model, pop
+
+
+@pytest.mark.parametrize("timing", [False, True])
+def test_run_with_custom_updates_after_every_step(timing):
+    """run(n, custom_updates=[...]) is step_time() followed by the custom
+    updates, n times: x_{k+1} = 2 * (x_k + id + 1)."""
+    model, pop = _doubling_model(f"run_with_updates_{timing}", timing=timing)
+    model.run(5, custom_updates=["Double"])
+    expected = np.zeros(3)
+    for _ in range(5):
+        expected = 2.0 * (expected + np.arange(1, 4))
+    np.testing.assert_array_equal(pop.vars["x"].view, np.tile(expected, (2, 1)))
+    assert model.timestep == 5
+    if timing:
+        assert model.get_custom_update_time("Double") > 0.0
+
+
+def test_run_custom_updates_errors():
+    from ml_genn.genn import ModelError
+    model, _ = _doubling_model("run_with_updates_errors", batch_size=1)
+    with pytest.raises(ModelError, match="no custom update group 'Nope'"):
+        model.run(2, custom_updates=["Nope"])
+    assert model.timestep == 0

@@ -347,3 +347,52 @@ def test_kernel_profiling_times_the_training_updates():
 
     _, _, times = _train_event_prop(1, inside=timers, kernel_profiling=True)
     assert all(t > 0.0 for t in times), times
+
+
+def test_per_step_softmax_runs_without_python_between_steps(monkeypatch):
+    """e-prop's cross-entropy softmaxes the output after every step (custom
+    updates at the end of each step): the engine runs them between steps,
+    so training never steps from Python; the results are those of stepping
+    from Python."""
+    from ml_genn.compilers import EPropCompiler
+    from ml_genn.compilers.compiled_network import CompiledNetwork
+    from ml_genn.compilers.eprop_compiler import default_params
+    from ml_genn.neurons import LeakyIntegrate, LeakyIntegrateFire, SpikeInput
+    from ml_genn.utils.data import preprocess_spikes
+
+    rng = np.random.default_rng(9)
+    spikes = [preprocess_spikes(rng.uniform(0, 15, 8).round(), rng.integers(0, 4, 8), 4)
+              for _ in range(4)]
+    labels = np.array([0, 1, 1, 0])
+    w = [rng.normal(0, 1, (4, 6)), rng.normal(0, 1, (6, 2))]
+
+    def train(native):
+        net = Network(default_params)
+        with net:
+            inp = Population(SpikeInput(max_spikes=40), 4)
+            hid = Population(LeakyIntegrateFire(v_thresh=0.5, tau_refrac=2.0), 6)
+            out = Population(LeakyIntegrate(tau_mem=10.0, readout="sum_var"), 2)
+            conns = [Connection(inp, hid, Dense(w[0])), Connection(hid, out, Dense(w[1]))]
+        compiled = EPropCompiler(example_timesteps=20, losses="sparse_categorical_crossentropy",
+                                 batch_size=2).compile(net, name=f"native_softmax_{native}")
+        steps = []
+        if native:
+            monkeypatch.setattr(CompiledNetwork, "step_time",
+                                lambda *a, **k: steps.append(1))
+        else:        # a callback that wants every step makes train() step from Python
+            class EveryStep(Callback):
+                def on_timestep_begin(self, timestep):
+                    steps.append(1)
+        with compiled:
+            compiled.train({inp: spikes}, {out: labels}, num_epochs=2, shuffle=False,
+                           callbacks=[] if native else [EveryStep()])
+            g = [compiled.connection_populations[c].vars["g"].values for c in conns]
+        monkeypatch.undo()
+        return g, len(steps)
+
+    native, native_steps = train(True)
+    stepped, python_steps = train(False)
+    assert native_steps == 0 and python_steps == 2 * 2 * 20
+    for a, b in zip(native, stepped):
+        np.testing.assert_array_equal(a, b)
+    assert any(np.max(np.abs(a - b.reshape(-1))) > 1e-4 for a, b in zip(native, w))

@@ -122,8 +122,13 @@ class CompiledNetwork:
             callback_list.on_timestep_end(timestep)
 
     def run_steps(self, n, callback_list=None):
-        """Run n steps: one native call unless a callback wants every step."""
+        """Run n steps: one native call unless a callback wants every step
+        (custom updates at the end of every step run natively too)."""
         if callback_list is not None and callback_list.needs_timesteps:
+            groups = callback_list.step_custom_updates()
+            if groups:
+                self.genn_model.run(n, custom_updates=groups)
+                return
             for _ in range(n):
                 self.step_time(callback_list)
         else:

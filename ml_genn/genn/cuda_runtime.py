@@ -165,19 +165,28 @@ class CUDARuntime(Runtime):
         except Exception:
             return stream, None
 
-    def _run_chunk(self, n_steps, threads):
+    def _run_chunk(self, n_steps, threads, custom_updates=()):
         model = self.model
         if self._device_counters != (model._timestep, model._step):
             self._write_state()          # the user set timestep
         if self._graph is None:
             self._stream, self._graph = self._capture_step()
+        # kernels of the custom updates run after every step (in order)
+        after = [(name, gx, gy) for group in custom_updates
+                 for name, gx, gy, phase, _ in model._backend.kernels
+                 if phase == f"custom:{group}"]
         if self._graph is not None:
-            for _ in range(n_steps):
-                self._graph.launch(self._stream)
+            with self._stream:
+                for _ in range(n_steps):
+                    self._graph.launch(self._stream)
+                    for name, gx, gy in after:
+                        self._launch(name, (gx, gy), self.state)
             self._stream.synchronize()
         else:
             for _ in range(n_steps):
                 for name, gx, gy, _, _ in self._step_kernels:
+                    self._launch(name, (gx, gy), self.state)
+                for name, gx, gy in after:
                     self._launch(name, (gx, gy), self.state)
         timestep, step, error = self._read_state()
         model._counters[0], model._counters[1] = timestep, step

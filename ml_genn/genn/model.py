@@ -726,20 +726,34 @@ class GeNNModel:
         """Advance one time step."""
         self.run(1)
 
-    def run(self, n_steps):
+    def run(self, n_steps, custom_updates=()):
         """Advance ``n_steps`` time steps in native code.
 
         The native loop runs in chunks of about 0.1 s (sized from the
         measured speed, growing geometrically from a few steps), so Ctrl-C
         raises ``KeyboardInterrupt`` quickly; the native code itself advances
         ``timestep``, so after an interrupt it counts exactly the steps that
-        ran, and the model can be run further with identical results."""
+        ran, and the model can be run further with identical results.
+
+        ``custom_updates``: names of custom update groups run, in this order,
+        after every step, as ``step_time(); custom_update(name)...`` would,
+        without returning to Python between steps (an extension of pygenn's
+        API; e.g. a softmax over each step's output). Groups holding custom
+        connectivity updates are not allowed here; with ``timing_enabled``
+        the steps are run one by one so each group's time is counted."""
         if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool):
             raise ModelError(f"run: n_steps must be an integer number of steps, got "
                              f"{n_steps!r}")
         n_steps = int(n_steps)
         if n_steps < 0:
             raise ModelError(f"run: n_steps must be >= 0, got {n_steps}")
+        custom_updates = self._per_step_custom_updates(custom_updates)
+        if custom_updates and self.timing_enabled:
+            for _ in range(n_steps):
+                self.run(1)
+                for group_name in custom_updates:
+                    self.custom_update(group_name)
+            return
         with self._lock:
             self._check_loaded("run")
             if self._timestep + n_steps >= 2 ** 64 or self._step + n_steps >= 2 ** 64:
@@ -758,7 +772,28 @@ class GeNNModel:
             threads = self._threads
             from .runtime import check_before_run
             check_before_run(self)
-            self._runtime.run(n_steps, threads)
+            self._runtime.run(n_steps, threads, custom_updates)
+
+    def _per_step_custom_updates(self, custom_updates):
+        """``run()``'s ``custom_updates`` checked: a list of names of custom
+        update groups without custom connectivity updates."""
+        if isinstance(custom_updates, str):
+            custom_updates = [custom_updates]
+        try:
+            names = list(custom_updates)
+        except TypeError:
+            raise ModelError(f"run: custom_updates must be a list of custom update group "
+                             f"names, got {custom_updates!r}") from None
+        groups = self._custom_update_group_names()
+        for name in names:
+            if not isinstance(name, str) or name not in groups:
+                raise ModelError(f"run: no custom update group {name!r}; groups: "
+                                 f"{', '.join(groups) or 'none'}")
+            if any(c.group_name == name for c in self.custom_connectivity_updates.values()):
+                raise ModelError(f"run: custom update group {name!r} holds custom "
+                                 "connectivity updates, which cannot run between the steps "
+                                 "of run(); call custom_update() after step_time() instead")
+        return names
 
     def reset_spike_queues(self):
         """Forget spikes and delayed input still in flight (spike queues,

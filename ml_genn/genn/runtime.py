@@ -49,6 +49,10 @@ def _library(model):
             lib.mg_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64,
                                    ctypes.c_uint64, ctypes.c_int]
             lib.mg_run.restype = None
+            lib.mg_run_with_updates.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                                ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int,
+                                                ctypes.c_void_p, ctypes.c_int32]
+            lib.mg_run_with_updates.restype = None
             lib.mg_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
             _libraries[key] = lib
     return lib
@@ -386,10 +390,11 @@ class Runtime:
             self.push(key)
 
     # -- running ------------------------------------------------------------
-    def run(self, n_steps, threads):
+    def run(self, n_steps, threads, custom_updates=()):
         """Run ``n_steps`` in native calls of about 0.1 s each (sized from the
         measured speed), so Ctrl-C raises quickly; the native loop advances
-        the model's counters itself, so they count exactly the steps run."""
+        the model's counters itself, so they count exactly the steps run.
+        ``custom_updates``: groups run, in order, after every step."""
         model = self.model
         chunk = model._chunk
         remaining = n_steps
@@ -399,7 +404,7 @@ class Runtime:
             t0 = clock()
             code = 0
             try:
-                code = self._run_chunk(c, threads)
+                code = self._run_chunk(c, threads, custom_updates)
             except BaseException as interrupt:
                 # Ctrl-C right after the native call: its errors are read now
                 # (never left for the next run()) and told with the interrupt
@@ -590,10 +595,17 @@ class CPURuntime(Runtime):
         self.lib.mg_init(self.handle, build_connectivity.ctypes.data)
         return self.error()
 
-    def _run_chunk(self, n_steps, threads):
+    def _run_chunk(self, n_steps, threads, custom_updates=()):
         model = self.model
-        self._run_fn(self.handle, model._counters_ptr, n_steps,
-                     model._num_recording_timesteps, threads)
+        if custom_updates:
+            names = model._custom_update_group_names()
+            groups = np.array([names.index(g) for g in custom_updates], dtype=np.int32)
+            self.lib.mg_run_with_updates(self.handle, model._counters_ptr, n_steps,
+                                         model._num_recording_timesteps, threads,
+                                         groups.ctypes.data, len(groups))
+        else:
+            self._run_fn(self.handle, model._counters_ptr, n_steps,
+                         model._num_recording_timesteps, threads)
         return self.error()
 
     def _native_custom_update(self, group_name):

@@ -74,6 +74,22 @@ class CallbackList:
     def on_timestep_end(self, timestep):
         self._call("on_timestep_end", timestep)
 
+    def step_custom_updates(self):
+        """When the only per-step work of the callbacks is custom update
+        groups run at the end of every step (``CustomUpdateOnTimestepEnd``
+        without a filter), their names in order: the engine can run them
+        between steps itself. Otherwise ``None``."""
+        from ..callbacks import CustomUpdateOnTimestepEnd
+        if self._hooks["on_timestep_begin"]:
+            return None
+        names = []
+        for fn in self._hooks["on_timestep_end"]:
+            c = getattr(fn, "__self__", None)
+            if type(c) is not CustomUpdateOnTimestepEnd or c.filter_fn is not None:
+                return None
+            names.append(c.name)
+        return names
+
     @property
     def needs_timesteps(self):
         """True when some callback needs to run between time steps (the

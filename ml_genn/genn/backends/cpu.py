@@ -181,10 +181,26 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
         w.line("}")
         w.line('extern "C" void mg_init(void* m, const uint8_t* build_connectivity) { '
                "((mg_model*)m)->mg_init(build_connectivity); }")
-        for group_name in sorted(set(self.model._custom_update_group_names())):
+        groups = self.model._custom_update_group_names()
+        for group_name in groups:
             f = f"mg_custom_update_{c_ident(group_name)}"
             w.line(f'extern "C" void {f}(void* m, uint64_t timestep) {{ '
                    f"((mg_model*)m)->{f}(timestep); }}")
+        # run() with custom updates after every step (e.g. a per-step softmax),
+        # without returning to Python between steps; groups are numbered in
+        # the order of _custom_update_group_names()
+        with w.block('extern "C" void mg_run_with_updates(void* m, uint64_t* counters, '
+                     "uint64_t n_steps, uint64_t num_rec, int num_threads, "
+                     "const int32_t* groups, int32_t num_groups)"):
+            w.line("mg_model* const s = (mg_model*)m;")
+            with w.block("for (uint64_t i = 0; i < n_steps; i++)"):
+                w.line("s->mg_run(counters, 1, num_rec, num_threads);")
+                with w.block("for (int32_t g = 0; g < num_groups; g++)"):
+                    with w.block("switch (groups[g])"):
+                        for i, group_name in enumerate(groups):
+                            w.line(f"case {i}: s->mg_custom_update_{c_ident(group_name)}"
+                                   "(counters[0]); break;")
+                        w.line("default: break;")
         return w.result()
 
     # ------------------------------------------------------------------

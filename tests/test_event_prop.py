@@ -166,19 +166,27 @@ def _recurrent_spike_times(arrivals, w_in, w_rec, t_end, v_thresh=1.0, grid=0.01
                 v = v - np.where(t > s, v_thresh * np.exp(-(t - s) / TAU_MEM), 0.0)
         return v - v_thresh
 
+    return _next_spikes(v_minus_thresh, n, times, grid, spikes, events)
+
+
+def _next_spikes(distance, n, times, grid, spikes, events):
+    """Event-driven root finding: repeatedly the earliest upward zero
+    crossing of ``distance(j, t)`` (membrane minus threshold of neuron ``j``,
+    given the spikes in ``events`` so far) over all neurons, located on
+    ``times`` and refined to 1e-13; each found spike is appended to
+    ``spikes[j]`` and ``events``. Returns ``spikes``."""
     last = -1.0
     while True:
         first = None
         for j in range(n):
-            v = v_minus_thresh(j, times)
+            v = distance(j, times)
             up = np.nonzero((times[1:] > last + 1e-9) & (v[:-1] < 0.0) & (v[1:] >= 0.0))[0]
             if len(up) and (first is None or times[up[0]] < first[0]):
                 first = (times[up[0]], j)
         if first is None:
             return spikes
         j = first[1]
-        t = brentq(lambda u: float(v_minus_thresh(j, u)), first[0], first[0] + grid,
-                   xtol=1e-13)
+        t = brentq(lambda u: float(distance(j, u)), first[0], first[0] + grid, xtol=1e-13)
         spikes[j].append(t)
         events.append((t, j))
         last = t

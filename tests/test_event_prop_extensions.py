@@ -22,7 +22,6 @@ references written from the neuron equations (spec 3.5, 3.7, 3.8, 4.1).
 """
 import numpy as np
 import pytest
-from scipy.optimize import brentq
 
 from ml_genn import Connection, Network, Population
 from ml_genn.compilers.event_prop_compiler import EventPropCompiler, default_params
@@ -34,7 +33,8 @@ from ml_genn.synapses import Delta, Exponential
 
 from test_event_prop import (TAU_MEM, TAU_SYN, W_OUT, X_OUT, Y_OUT, _backward_values,
                              _central_difference, _cross_entropy, _kernel, _kernel_integral,
-                             _li_trace, _lif_spike_times, _relative_error, _spikes)
+                             _li_trace, _lif_spike_times, _next_spikes, _relative_error,
+                             _spikes)
 from test_event_prop_conv import CASES as CONV_CASES
 
 
@@ -103,21 +103,7 @@ def _alif_spike_times(arrivals, w_arr, w_rec, t_end, beta, tau_adapt, v_thresh=1
                 thr = thr + np.where(after, beta * np.exp(-(t - s) / tau_adapt), 0.0)
         return v - thr
 
-    last = -1.0
-    while True:
-        first = None
-        for j in range(n):
-            v = g(j, times)
-            up = np.nonzero((times[1:] > last + 1e-9) & (v[:-1] < 0.0) & (v[1:] >= 0.0))[0]
-            if len(up) and (first is None or times[up[0]] < first[0]):
-                first = (times[up[0]], j)
-        if first is None:
-            return spikes
-        j = first[1]
-        t = brentq(lambda u: float(g(j, u)), first[0], first[0] + grid, xtol=1e-13)
-        spikes[j].append(t)
-        events.append((t, j))
-        last = t
+    return _next_spikes(g, n, times, grid, spikes, events)
 
 
 # -- Delta -> LeakyIntegrate output ---------------------------------------------

@@ -16,6 +16,11 @@ inference network for the final test accuracy and writes
 the predicted class, and spike rasters of one test example.
 
     python examples/event_prop/yin_yang.py [--epochs 30] [--batch-size 32] [--out out]
+
+Data-parallel over MPI (each rank trains on every ``num_ranks``-th example;
+the gradients of the whole batch are summed over the ranks; needs mpi4py):
+
+    mpirun -np 2 python examples/event_prop/yin_yang.py --mpi
 """
 import argparse
 import os
@@ -75,6 +80,9 @@ def main():
     parser.add_argument("--loss", choices=["sce", "rmse"], default="sce")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="out")
+    parser.add_argument("--mpi", action="store_true",
+                        help="train data-parallel over the ranks of mpirun (--batch-size "
+                             "is the whole batch, divided among the ranks)")
     args = parser.parse_args()
 
     np.random.seed(args.seed)
@@ -82,32 +90,45 @@ def main():
     x_test, y_test = generate_yin_yang_dataset(args.num_test, SCALE, OFFSET)
     y_train, y_test = np.array(y_train), np.array(y_test)
     steps = int(round(EXAMPLE_TIME / args.dt))
+    communicator, rank = None, 0
+    x_val, y_val = x_test, y_test
+    if args.mpi:
+        from ml_genn.communicators import MPI
+        communicator = MPI()
+        rank, ranks = communicator.rank, communicator.num_ranks
+        # every rank generated the same data (same seed): each takes its shard
+        x_train, y_train = x_train[rank::ranks], y_train[rank::ranks]
+        x_val, y_val = x_test[rank::ranks], y_test[rank::ranks]
+    log = print if rank == 0 else (lambda *a, **k: None)
 
     network, inp, hidden, out = build_network(args.num_hidden)
     loss = ("sparse_categorical_crossentropy" if args.loss == "sce"
             else RelativeMeanSquareError(2.0))
     compiler = EventPropCompiler(steps, loss, optimiser=Adam(args.lr), dt=args.dt,
                                  batch_size=args.batch_size, max_spikes=20, ttfs_alpha=0.01,
-                                 softmax_temperature=0.5, rng_seed=args.seed)
+                                 softmax_temperature=0.5, rng_seed=args.seed,
+                                 communicator=communicator)
     t0 = time.perf_counter()
     compiled = compiler.compile(network, "yin_yang")
     history = []
     schedule = OptimiserParamSchedule("alpha", lambda e, alpha: args.lr * args.lr_decay ** e)
-    print(f"{'epoch':>5} {'train acc':>10} {'test acc':>9} {'epoch s':>8}")
+    log(f"{'epoch':>5} {'train acc':>10} {'test acc':>9} {'epoch s':>8}")
     with compiled:
         build = time.perf_counter() - t0
         for epoch in range(args.epochs):
             t1 = time.perf_counter()
             train, test, _, _ = compiled.train(
                 {inp: x_train}, {out: y_train}, num_epochs=1, start_epoch=epoch,
-                callbacks=[schedule], validation_x={inp: x_test}, validation_y={out: y_test},
+                callbacks=[schedule], validation_x={inp: x_val}, validation_y={out: y_val},
                 validation_callbacks=[])
             elapsed = time.perf_counter() - t1
             history.append((train[out].result, test[out].result, elapsed))
-            print(f"{epoch:>5} {100 * train[out].result:>9.1f}% "
-                  f"{100 * test[out].result:>8.1f}% {elapsed:>8.2f}")
+            log(f"{epoch:>5} {100 * train[out].result:>9.1f}% "
+                f"{100 * test[out].result:>8.1f}% {elapsed:>8.2f}")
         weights = Numpy(os.path.join(args.out, "yin_yang_weights"))
-        compiled.save(("trained",), weights)
+        compiled.save(("trained",), weights)      # with MPI: rank 0 writes
+    if rank != 0:
+        return
 
     # evaluate the trained weights (inference, as a user would deploy them)
     network.load(("trained",), weights)

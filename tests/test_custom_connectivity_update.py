@@ -444,3 +444,16 @@ def test_per_synapse_variables_initialised_by_snippets(batch_size):
     kept_pre, kept_post = sg.get_sparse_pre_inds(), sg.get_sparse_post_inds()
     assert np.all(kept_post % 2 == 1) and kept_post.size == np.sum(post % 2 == 1)
     np.testing.assert_array_equal(ccu.vars["tag"].values, 100.0 * kept_pre + kept_post)
+
+
+def test_connectivity_updates_cannot_run_between_the_steps_of_run():
+    """run(n, custom_updates=...) refuses groups holding connectivity updates
+    (their row changes are worked out in Python after each call)."""
+    m, a, b, sg = _model("ccu_not_per_step")
+    m.add_custom_connectivity_update("prune", "Prune", sg, DEEP_R, {"thr": 7.0},
+                                     var_refs={"g": create_wu_var_ref(sg, "g")})
+    m.build()
+    m.load()
+    with pytest.raises(ModelError, match="'Prune' holds custom connectivity updates"):
+        m.run(3, custom_updates=["Prune"])
+    assert m.timestep == 0

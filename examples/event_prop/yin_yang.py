@@ -147,10 +147,11 @@ def main():
           f"(build {build:.1f} s, {epoch_s:.1f} s per epoch incl. validation, "
           f"{args.num_train / epoch_s:.0f} training samples/s incl. validation)")
     plot(args.out, history, points(x_test), predicted[out].argmax(axis=1), y_test, recorded,
-         x_test[0], steps * args.dt)
+         x_test[0], steps * args.dt, args.num_hidden)
 
 
-def plot(out_dir, history, xy, predicted, y_test, recorded, example, example_time):
+def plot(out_dir, history, xy, predicted, y_test, recorded, example, example_time,
+         num_hidden):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -177,8 +178,7 @@ def plot(out_dir, history, xy, predicted, y_test, recorded, example, example_tim
     hid_t, hid_i = recorded["hidden"][0][0], recorded["hidden"][1][0]
     ax.scatter(hid_t, 5 + hid_i, s=2, c="tab:blue", label="hidden")
     out_t, out_i = recorded["out"][0][0], recorded["out"][1][0]
-    n_hidden = int(hid_i.max()) + 1 if len(hid_i) else 0
-    ax.scatter(out_t, 5 + n_hidden + 3 * out_i, s=30, c="tab:red", label="output")
+    ax.scatter(out_t, 5 + num_hidden + 3 * out_i, s=30, c="tab:red", label="output")
     ax.set_xlim(0, example_time)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron")

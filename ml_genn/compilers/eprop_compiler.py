@@ -31,12 +31,12 @@ from ..utils.model import WeightUpdateModel
 from ..utils.module import get_object, get_object_mapping
 from ..utils.value import check_value, is_value_array, is_value_constant
 from .compiled_training_network import CompiledTrainingNetwork
-from .compiler import (Compiler, add_custom_update, add_neuron_reset, add_softmax_custom_updates,
+from .compiler import (Compiler, add_neuron_reset, add_softmax_custom_updates,
                        check_losses, connection_dict, connection_list,
                        population_dict)
 from .deep_r import add_deep_r, check_deep_r_connection, deep_r_callbacks
 from .gradient_sync import AllReduceGradients
-from .gradient_updates import add_gradient_reduce, add_zero_gradient
+from .gradient_updates import add_gradient_step, add_zero_gradient
 
 #: Network default parameters the e-prop rule assumes (pass to ``Network``)
 default_params = {
@@ -490,17 +490,12 @@ class EPropCompiler(Compiler):
         # network's learning rate must not change another's
         optimiser = copy(self.optimiser)
         for name, group, gradient, var, make_ref in trained:
-            if reduce:
-                reduce_cu, gradient_ref = add_gradient_reduce(
-                    genn_model, make_ref(group, gradient), self.batch_size,
-                    names.get("cu_BatchReduce", name))
+            learn_cu, reduce_cu = add_gradient_step(
+                genn_model, optimiser, make_ref(group, gradient), make_ref(group, var),
+                self.batch_size, reduce, names, name)
+            optimiser_cus.append(learn_cu)
+            if reduce_cu is not None:
                 reduced.append((reduce_cu, "ReducedGradient"))
-            else:
-                gradient_ref = make_ref(group, gradient)
-            optimiser_cus.append(add_custom_update(
-                genn_model,
-                optimiser.get_model(gradient_ref, make_ref(group, var), not reduce),
-                "GradientLearn", names.get("cu_GradientLearn", name)))
             add_zero_gradient(genn_model, make_ref(group, gradient),
                               names.get("cu_ZeroGradient", name))
 

@@ -133,7 +133,7 @@ from .compiler import (Compiler, add_custom_update, add_out_post_zero_custom_upd
                        get_delay_type, population_dict)
 from .deep_r import add_deep_r, check_deep_r_connection, deep_r_callbacks
 from .gradient_sync import AllReduceGradients
-from .gradient_updates import add_gradient_reduce, add_zero_gradient
+from .gradient_updates import add_gradient_step, add_zero_gradient
 
 #: Network default parameters the EventProp equations assume (pass to ``Network``)
 default_params = {
@@ -1070,18 +1070,13 @@ class EventPropCompiler(Compiler):
                 label = f"{var}{i}"
                 add_zero_gradient(genn_model, create_wu_var_ref(genn_syn, gradient),
                                   names.get("cu_ZeroGradient", label))
-                if reduce:
-                    reduce_cu, gradient_ref = add_gradient_reduce(
-                        genn_model, create_wu_var_ref(genn_syn, gradient), self.batch_size,
-                        names.get("cu_BatchReduce", label))
+                learn_cu, reduce_cu = add_gradient_step(
+                    genn_model, optimiser, create_wu_var_ref(genn_syn, gradient),
+                    create_wu_var_ref(genn_syn, var), self.batch_size, reduce, names, label,
+                    clamp)
+                cus.append(learn_cu)
+                if reduce_cu is not None:
                     reduced.append((reduce_cu, "ReducedGradient"))
-                else:
-                    gradient_ref = create_wu_var_ref(genn_syn, gradient)
-                cus.append(add_custom_update(
-                    genn_model,
-                    optimiser.get_model(gradient_ref, create_wu_var_ref(genn_syn, var),
-                                        not reduce, clamp),
-                    "GradientLearn", names.get("cu_GradientLearn", label)))
 
         train, validate = [], []
         deep_r_before, deep_r_after = self._add_deep_r(genn_model, connection_populations)

@@ -49,3 +49,34 @@ def add_zero_gradient(genn_model, gradient_ref, name: str):
                              CustomUpdateModel(deepcopy(_ZERO_GRADIENT_MODEL),
                                                var_refs={"Gradient": gradient_ref}),
                              "ZeroGradient", name)
+
+
+def add_gradient_step(genn_model, optimiser, gradient_ref, var_ref, batch_size: int,
+                      reduce: bool, names, label: str, clamp_var=None):
+    """The optimiser custom update (group ``GradientLearn``) of one learned
+    variable, reading the gradient through a batch reduction when
+    ``reduce`` (batch size above 1, or data-parallel ranks to sum over),
+    else directly (the optimiser then zeroes it).
+
+    Args:
+        genn_model: the engine model
+        optimiser: the ``Optimiser`` whose custom update is added
+        gradient_ref: reference to the per-batch-element gradient
+        var_ref: reference to the learned variable
+        batch_size: batch size of this process
+        reduce: add the ``GradientBatchReduce`` custom update
+        names: the compiler's ``GeNNNames`` (engine names of the updates)
+        label: what the engine names are derived from
+        clamp_var: ``(lo, hi)`` the variable is clamped to, or ``None``
+
+    Returns:
+        ``(optimiser custom update, batch-reduce custom update or None)``
+    """
+    reduce_cu = None
+    if reduce:
+        reduce_cu, gradient_ref = add_gradient_reduce(genn_model, gradient_ref, batch_size,
+                                                      names.get("cu_BatchReduce", label))
+    learn_cu = add_custom_update(
+        genn_model, optimiser.get_model(gradient_ref, var_ref, not reduce, clamp_var),
+        "GradientLearn", names.get("cu_GradientLearn", label))
+    return learn_cu, reduce_cu

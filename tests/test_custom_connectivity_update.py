@@ -457,3 +457,153 @@ def test_connectivity_updates_cannot_run_between_the_steps_of_run():
     with pytest.raises(ModelError, match="'Prune' holds custom connectivity updates"):
         m.run(3, custom_updates=["Prune"])
     assert m.timestep == 0
+
+
+# -- host_update_code: the connectivity and per-synapse arrays ---------------
+
+def test_host_update_reads_connectivity_and_synapse_values():
+    """The host update sees row lengths, indices and per-synapse values as
+    whole arrays (in-degree and the weight sum per target, as in NumPy)."""
+    pre, post = _connections(seed=11)
+    g = np.linspace(0.5, 3.0, pre.size)
+    model = create_custom_connectivity_update_model(
+        "Degree", var_refs=[("g", "scalar")], post_vars=[("degree", "unsigned int"),
+                                                         ("total", "scalar")],
+        pre_vars=[("first", "unsigned int")],
+        host_update_code="""
+        for (unsigned int i = 0; i < num_pre; i++) {
+            first[i] = (row_length[i] > 0) ? ind[i * row_stride] : num_post;
+            for (unsigned int j = 0; j < row_length[i]; j++) {
+                const unsigned int k = i * row_stride + j;
+                degree[ind[k]]++;
+                total[ind[k]] += g[k];
+            }
+        }
+        pullConnectivityFromDevice();
+        """)
+    m, a, b, sg = _model("ccu_host_read", pre=pre, post=post, g=g, max_connections=NPOST + 2)
+    ccu = m.add_custom_connectivity_update(
+        "deg", "Degree", sg, model, {}, {}, {"first": 0}, {"degree": 0, "total": 0.0},
+        var_refs={"g": create_wu_var_ref(sg, "g")})
+    m.build()
+    m.load()
+    m.custom_update("Degree")
+    np.testing.assert_array_equal(ccu.post_vars["degree"].values,
+                                  np.bincount(post, minlength=NPOST))
+    total = np.zeros(NPOST)
+    np.add.at(total, post, g)
+    np.testing.assert_allclose(ccu.post_vars["total"].values, total, rtol=1e-6)
+    first = [post[pre == i][0] if np.any(pre == i) else NPOST for i in range(NPRE)]
+    np.testing.assert_array_equal(ccu.pre_vars["first"].values, first)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_host_update_rewires_every_population_sharing_the_connectivity(batch_size):
+    """Host code retargets synapses and shortens rows: both populations
+    sharing the connectivity change together, per-synapse values written by
+    index land on their synapses, and spikes propagate (forward and, through
+    the rebuilt column view, backward) over the new rows."""
+    pre, post = _connections(seed=4)
+    g = np.arange(pre.size, dtype=float) + 1.0
+    h = 100.0 + np.arange(pre.size, dtype=float)
+    back = create_weight_update_model(
+        "Back", vars=[("g", "scalar", VarAccess.READ_ONLY), ("n", "scalar")],
+        pre_spike_syn_code="addToPost(g);", post_spike_syn_code="n += 1;")
+    m, a, b, sg = _model(f"ccu_host_rewire_{batch_size}", batch_size, pre=pre, post=post, g=g)
+    sg2 = m.add_synapse_population(
+        "s2", "SPARSE", a, b, init_weight_update(back, {}, {"g": h, "n": 0.0}),
+        init_postsynaptic("DeltaCurr"))
+    sg2.set_sparse_connections(pre, post)
+    sg2.max_connections = NPOST
+    model = create_custom_connectivity_update_model(
+        "Rewire", var_refs=[("g", "scalar"), ("h", "scalar")], vars=[("age", "scalar")],
+        pre_vars=[("old", "unsigned int")],
+        host_update_code="""
+        for (unsigned int i = 0; i < num_pre; i++) {
+            for (unsigned int j = 0; j < row_length[i]; j++) {
+                const unsigned int k = (i * row_stride) + j;
+                ind[k] = (ind[k] + 1) % num_post;
+                age[k] = 10.0 * i + j;
+                h[k] = g[k] * 2.0;
+            }
+            if (i % 2 == 1 && row_length[i] > 0) {
+                old[i] = row_length[i]--;
+            }
+        }
+        pushConnectivityToDevice();
+        pushhToDevice();
+        """)
+    ccu = m.add_custom_connectivity_update(
+        "rewire", "Rewire", sg, model, {}, {"age": 0.0}, {"old": 0},
+        var_refs={"g": create_wu_var_ref(sg, "g"), "h": create_wu_var_ref(sg2, "g")})
+    m.build()
+    m.load()
+    m.custom_update("Rewire")
+    # NumPy: the same rewiring of the CSR rows
+    exp_pre, exp_post, exp_g, exp_age, old = [], [], [], [], np.zeros(NPRE, dtype=int)
+    for i in range(NPRE):
+        row = np.nonzero(pre == i)[0]
+        keep = row[:-1] if (i % 2 == 1 and row.size) else row
+        if i % 2 == 1 and row.size:
+            old[i] = row.size
+        for j, k in enumerate(keep):
+            exp_pre.append(i)
+            exp_post.append((post[k] + 1) % NPOST)
+            exp_g.append(g[k])
+            exp_age.append(10.0 * i + j)
+    for s in (sg, sg2):
+        s.pull_connectivity_from_device()
+        np.testing.assert_array_equal(s.get_sparse_pre_inds(), exp_pre)
+        np.testing.assert_array_equal(s.get_sparse_post_inds(), exp_post)
+    np.testing.assert_array_equal(sg.vars["g"].values, exp_g)
+    np.testing.assert_array_equal(sg2.vars["g"].values, 2.0 * np.array(exp_g))
+    np.testing.assert_array_equal(ccu.vars["age"].values, exp_age)
+    np.testing.assert_array_equal(ccu.pre_vars["old"].values, old)
+    # only even targets spike (once, at the first step): their incoming synapses count it
+    b.vars["fire"].values = (np.arange(NPOST) % 2 == 0).astype(float)
+    b.vars["fire"].push_to_device()
+    m.run(2)
+    ref = np.zeros(NPOST)
+    np.add.at(ref, exp_post, 3.0 * np.array(exp_g))        # g + h = 3 g
+    np.testing.assert_allclose(np.asarray(b.vars["x"].view).reshape(batch_size, NPOST),
+                               np.tile(ref, (batch_size, 1)), rtol=1e-6)
+    n = np.asarray(sg2.vars["n"].values).reshape(batch_size, -1)
+    np.testing.assert_array_equal(n, np.tile(np.array(exp_post) % 2 == 0, (batch_size, 1)))
+
+
+@pytest.mark.parametrize("code, problem", [
+    ("ind[0] = num_post;", "postsynaptic index outside"),
+    ("row_length[1] = row_stride + 1;", "row length above row_stride"),
+    ("row_length[2] -= 100;", "row length above row_stride"),
+    ("const unsigned int x = ind[num_pre * row_stride]; old[0] = x;", "indexed outside"),
+    ("row_length[num_pre] = 0;", "indexed outside"),
+])
+def test_host_update_connectivity_writes_are_checked(code, problem):
+    """A write that would break the rows (index beyond the target, row
+    longer than its padding or negative) is skipped and reported; the rows
+    stay as they were."""
+    model = create_custom_connectivity_update_model(
+        "Bad", pre_vars=[("old", "unsigned int")], host_update_code=code)
+    pre, post = _connections(seed=6)
+    m, a, b, sg = _model("ccu_host_bad", pre=pre, post=post)
+    m.add_custom_connectivity_update("bad", "Bad", sg, model, {}, {}, {"old": 0})
+    m.build()
+    m.load()
+    with pytest.raises(RuntimeStateError, match=problem):
+        m.custom_update("Bad")
+    np.testing.assert_array_equal(sg.get_sparse_pre_inds(), pre)
+    np.testing.assert_array_equal(sg.get_sparse_post_inds(), post)
+
+
+@pytest.mark.parametrize("code, problem", [
+    ("ind[0] *= 2;", "cannot be applied to elements of 'ind'"),
+    ("row_length[0] = 1.5;", "must be an integer"),
+    ("ind[0.0] = 1;", "must be an integer"),
+])
+def test_host_update_connectivity_write_forms_are_checked_at_build(code, problem):
+    model = create_custom_connectivity_update_model("Form", host_update_code=code)
+    m, a, b, sg = _model("ccu_host_form")
+    m.add_custom_connectivity_update("form", "Form", sg, model, {}, {})
+    with pytest.raises(CodeError, match=problem):
+        m.build()
+

@@ -626,7 +626,9 @@ class CustomConnectivityUpdate(Group):
 
     ``row_update_code`` runs once per presynaptic neuron (a loop on the CPU,
     a thread per row on a GPU); ``host_update_code`` runs once before the
-    rows.  Its own variables (``vars`` per synapse, ``pre_vars``,
+    rows and sees whole arrays: pre/post and per-synapse variables and the
+    connectivity (``row_length[i]``, ``ind[i * row_stride + j]``, writes
+    range-checked).  Its own variables (``vars`` per synapse, ``pre_vars``,
     ``post_vars``) are never duplicated across the batch (connectivity is
     shared by every batch element)."""
     kind = "custom connectivity update"

@@ -118,14 +118,16 @@ ERROR_INDEX_RANGE = 64   # index_constraints broken: run() refused to step
 ERROR_ADD_SYNAPSE = 128  # add_synapse(...) on a full row (custom connectivity update)
 ERROR_CONNECTIVITY_MISMATCH = 256  # populations updated together hold different rows
 ERROR_PAST_VALUE = 512   # postVar[d] with d beyond the dendritic delay ring
+ERROR_CONNECTIVITY_WRITE = 1024  # host_update_code wrote a row length or index out of range
 ERROR_MESSAGES = {
     ERROR_ROW: "sparse connectivity produced a row longer than its calc_max_row_len_func "
                "bound (raise the bound)",
     ERROR_DIVISION: "an integer division or remainder by zero (the result was replaced by 0)",
     ERROR_ASSERT: "an assert(...) in a code string failed",
-    ERROR_EGP_INDEX: "an extra global parameter was indexed outside its size (set it with "
-                     "set_init_values(...) to an array long enough for every index the code "
-                     "uses)",
+    ERROR_EGP_INDEX: "an array was indexed outside its size: an extra global parameter "
+                     "(set it with set_init_values(...) to an array long enough for every "
+                     "index the code uses), or a variable or the connectivity "
+                     "(row_length, ind) in host_update_code",
     ERROR_SYNAPSE_INDEX: "addSynapse(...) was called with a postsynaptic or kernel index "
                          "outside the target population or kernel (the synapse was dropped)",
     ERROR_INDEX_RANGE: "an index range (index_constraints) lies outside its extra global "
@@ -140,6 +142,10 @@ ERROR_MESSAGES = {
     ERROR_PAST_VALUE: "a postsynaptic variable was read d steps back (postVar[d]) with d "
                       "outside 0 .. max_dendritic_delay_timesteps - 1 (the oldest kept "
                       "value was read instead)",
+    ERROR_CONNECTIVITY_WRITE: "host_update_code of a custom connectivity update wrote a "
+                              "row length above row_stride (raise max_connections) or a "
+                              "postsynaptic index outside the target population (the write "
+                              "was skipped)",
     ERROR_DELAY: "addToPostDelay(...) was called with a delay outside 0 .. "
                  "max_dendritic_delay_timesteps - 1 (the input was dropped; raise "
                  "max_dendritic_delay_timesteps above the largest delay)",
@@ -462,6 +468,23 @@ class Backend:
             "    if ((uint64_t)i < n) { return p + (uint64_t)i; }",
             f"    mg_fail({ERROR_EGP_INDEX});",
             *["    " + line for line in self.dummy_element()],
+            "}",
+            "// element i of connectivity (row lengths, indices) written by host_update_code:",
+            "// op 0 sets, +1/-1 adds/subtracts v; a result outside 0..limit is refused, so",
+            "// rows never outgrow their padding nor point outside the target; every",
+            "// population sharing the connectivity (copies) gets the same value",
+            "template<typename T, typename I, typename V> inline T mg_conn_store(",
+            "        T* const* copies, unsigned int n_copies, uint64_t n, I i, int op, V v,",
+            "        uint64_t limit, bool old_value) {",
+            f"    if ((uint64_t)i >= n) {{ mg_fail({ERROR_EGP_INDEX}); return T(0); }}",
+            "    const T old = copies[0][(uint64_t)i];",
+            "    const int64_t value = (op == 0) ? (int64_t)v : (int64_t)old + op * (int64_t)v;",
+            "    if (value < 0 || (uint64_t)value > limit) {",
+            f"        mg_fail({ERROR_CONNECTIVITY_WRITE});",
+            "        return old;",
+            "    }",
+            "    for (unsigned int c = 0; c < n_copies; c++) { copies[c][(uint64_t)i] = (T)value; }",
+            "    return old_value ? old : (T)value;",
             "}",
             "",
         ])

@@ -24,6 +24,10 @@ class Value:
     index: Optional[Callable[[str], str]] = None   # custom subscript rendering
     read_only_hint: str = ""
     ctype: str = "scalar"
+    # checked element writes (arrays whose values must stay in a range):
+    # store(index, op, value, old) -> C expression, op "=", "+=" or "-=",
+    # old: the expression's value is the element before the write (x[i]++)
+    store: Optional[Callable[[str, str, str, bool], str]] = None
 
 
 @dataclass

@@ -350,6 +350,9 @@ class Renderer:
             self._value(t, node.children[0])
             return f"({ctype})" + text, type_class(ctype)
         if k == "assign":
+            checked = self._checked_store(node.children[0], env)
+            if checked is not None:
+                return self._render_store(checked, node, env)
             target, tt = self.lvalue(node.children[0], env, node.tok)
             value, tv = self._expr(node.children[1], env)
             self._value(tv, node.children[1])
@@ -364,6 +367,9 @@ class Renderer:
                 return self._int_division(op, target, value, node.children[1], node.tok), tt
             return f"{target} {op} {value}", tt
         if k in ("preinc", "postinc"):
+            checked = self._checked_store(node.children[0], env)
+            if checked is not None:
+                return self._render_store(checked, node, env)
             target, tt = self.lvalue(node.children[0], env, node.tok)
             if tt == "bool":
                 raise _err(f"operator '{node.text}' cannot be applied to a bool", node.tok)
@@ -515,6 +521,51 @@ class Renderer:
                        f"element with {node.text}[index] = ...", node.tok, node.text)
         env.mark_written(node.text)
         return sym.text, type_class(sym.ctype)
+
+    def _checked_store(self, node, env):
+        """(symbol, index node) when ``node`` is an element of an array
+        whose writes are checked (a symbol with ``store``), else None."""
+        while node.kind == "paren":
+            node = node.children[0]
+        if node.kind != "index" or node.children[0].kind != "name":
+            return None
+        sym = env.lookup(node.children[0].text)
+        if isinstance(sym, Function) or sym is None or getattr(sym, "store", None) is None:
+            return None
+        return sym, node
+
+    def _render_store(self, checked, node, env):
+        """An assignment (``=``, ``+=``, ``-=``) or increment of an element
+        of a checked array, through its ``store``."""
+        sym, target = checked
+        base, idx = target.children
+        name = base.text
+        if not sym.writable:
+            raise _err(f"cannot assign to elements of '{name}': it is read-only",
+                       base.tok, name)
+        self.resolve(base, env)
+        env.mark_written(name)
+        idx_text, ti = self._expr(idx, env)
+        self._value(ti, idx)
+        if not _is_integer(ti):
+            raise _err(f"the index of '{name}[...]' must be an integer, not floating-point; "
+                       "cast it, e.g. (unsigned int)x", idx.tok)
+        if node.kind in ("preinc", "postinc"):
+            op = "+=" if node.text == "++" else "-="
+            value, tv = "1", "int"
+        else:
+            op = node.text
+            if op not in ("=", "+=", "-="):
+                raise _err(f"'{op}' cannot be applied to elements of '{name}' ({sym.description}:"
+                           f" every write is range-checked); write {name}[i] = ... "
+                           "(or use += / -=)", node.tok, name)
+            value, tv = self._expr(node.children[1], env)
+            self._value(tv, node.children[1])
+        if not _is_integer(tv):
+            raise _err(f"elements of '{name}' ({sym.description}) are integers: the value "
+                       "written must be an integer, not floating-point; cast it, e.g. "
+                       "(unsigned int)x", node.tok, name)
+        return sym.store(idx_text, op, value, node.kind == "postinc"), type_class(sym.ctype)
 
     def index(self, node, env, write):
         base, idx = node.children

@@ -14,10 +14,18 @@ is full (``ERROR_ADD_SYNAPSE``).
 ``host_update_code`` is *not* host C++ as in GeNN (arbitrary host code
 cannot be checked): it is a code string checked like every other, run
 once (one thread on a GPU, so it sees device memory and GeNN's
-``push*ToDevice()``/``pull*FromDevice()`` calls are accepted as no-ops).
-It sees parameters, ``num_pre``/``num_post``, ``t``, the RNG, extra global
-parameters (and references to them) and the update's pre/post variables
-and pre/post references as arrays (``name[i]``, bounds-checked).
+``push*ToDevice()``/``pull*FromDevice()`` calls, ``pushConnectivityToDevice()``
+included, are accepted as no-ops).  It sees parameters,
+``num_pre``/``num_post``, ``t``, the RNG, extra global parameters (and
+references to them), and as arrays (``name[i]``, bounds-checked): the
+update's pre/post variables and references, its per-synapse variables and
+references (``name[id_pre * row_stride + j]``, batch copies one after
+another) and the connectivity: ``row_length[id_pre]`` and
+``ind[id_pre * row_stride + j]`` with ``row_stride``.  Writes to the
+connectivity are range-checked (a row length at most ``row_stride``, an
+index below ``num_post``; otherwise skipped and reported) and go to every
+population sharing it; the runtime then works out row order and column
+views again, as after row updates.
 """
 from ..code import Function, Value
 from ..errors import CodeError, ModelError
@@ -127,7 +135,26 @@ class CustomConnectivityUpdate:
     # -- host_update_code -----------------------------------------------------
     def _ccu_host_update(self, ccu, part):
         snippet = ccu.snippet
+        sg = ccu.synapse_group
+        npre, npost = sg.src.num_neurons, sg.trg.num_neurons
+        stride = self.model._sizes[(sg.name, "stride")]
         env = self._ccu_env(ccu)
+        # the connectivity ('ind' and 'row_length' cannot name variables)
+        groups, deps = self._ccu_dependents(ccu)
+        setup = []
+        for name, field, limit, desc in (
+                ("row_length", "rowLength", stride, "row lengths (row_length[id_pre])"),
+                ("ind", "ind", npost - 1,
+                 "postsynaptic indices (ind[id_pre * row_stride + j])")):
+            copies = f"_conn_{field}"
+            setup.append(f"{self._spec(sg.name, field).ctype}* const {copies}[] = {{"
+                         + ", ".join(self._array_name(g.name, field) for g in groups) + "};")
+            spec = self._spec(sg.name, field)
+            value = self.egp_value(spec, desc)
+            value.store = self._connectivity_store(copies, len(groups), spec, limit)
+            env.define(name, value)
+        env.define("row_stride", Value(f"({stride}u)", description="padded row length",
+                                       ctype=IDX))
         arrays = []
         for prefix, table in (("pre_", ccu.pre_vars), ("post_", ccu.post_vars)):
             for v in table.values():
@@ -135,6 +162,16 @@ class CustomConnectivityUpdate:
                 arrays.append((v.name, spec, writable(v.access)))
         for role in ("pre", "post"):
             arrays += [(name, spec, w) for name, spec, w, _ in self._ccu_neuron_refs(ccu, role)]
+        # per-synapse values (id_pre * row_stride + j; batch copies one after another)
+        for v in snippet.vars:
+            arrays.append((v.name, self._spec(ccu.name, v.name), writable(v.access)))
+        for r in snippet.var_refs:
+            spec = self._ref_info(ccu.var_refs[r.name])[0]
+            if spec.key not in deps:
+                raise ModelError(f"custom connectivity update '{ccu.name}': variable "
+                                 f"reference '{r.name}' does not point at a per-synapse "
+                                 "array of the updated connectivity")
+            arrays.append((r.name, spec, writable(r.access)))
         for name, spec, w in arrays:
             value = self.egp_value(spec, "variable (an array in host_update_code)")
             value.writable = w
@@ -143,7 +180,7 @@ class CustomConnectivityUpdate:
         # pull<Name>FromDevice(): here it runs where the state is, so they do nothing
         for name in ([e.name for e in snippet.extra_global_params]
                      + [e.name for e in snippet.extra_global_param_refs]
-                     + [a[0] for a in arrays]):
+                     + [a[0] for a in arrays] + ["Connectivity"]):
             for fn in (f"push{name}ToDevice", f"pull{name}FromDevice"):
                 env.define(fn, Function(lambda a: "(void)0", 0, 1, "function", statement=True,
                                         returns="void"))
@@ -155,11 +192,23 @@ class CustomConnectivityUpdate:
         cw = CodeWriter()
         with cw.block():
             cw.comment(f"host update of custom connectivity update '{ccu.name}' "
-                       f"(model '{snippet.class_name}')")
+                       f"(model '{snippet.class_name}') on '{sg.name}' ({npre} rows)")
             with self.element_loops(cw, "_host", 1, None):
+                cw.comment("the connectivity of every population sharing it, written together")
+                cw.lines(setup)
+                cw.line("(void)_conn_rowLength; (void)_conn_ind;")
                 cw.lines(self._rng_lines(ccu, env, "0u", "ccu_host"))
                 cw.lines(expand_multiline(lines))
         return cw.result()
+
+    @staticmethod
+    def _connectivity_store(copies, n_copies, spec, limit):
+        """``store`` of a connectivity array in host code: ``mg_conn_store``."""
+        def store(index, op, value, old):
+            code = {"=": 0, "+=": 1, "-=": -1}[op]
+            return (f"mg_conn_store({copies}, {n_copies}u, mg_size[{spec.index}], ({index}), "
+                    f"{code}, ({value}), {limit}u, {'true' if old else 'false'})")
+        return store
 
     # -- row_update_code ----------------------------------------------------------
     def _ccu_dependents(self, ccu):

@@ -6,7 +6,9 @@ pygenn (``push_to_device``, ``pull_from_device``, ``pull_recording_buffers_
 from_device``); initialisation, spike decoding and the current spikes pull
 what they read themselves.  One time step is captured once as a CUDA graph
 (``backend.kernels`` in order) and replayed, so launch overhead does not
-dominate small models.
+dominate small models.  With ``timing_enabled`` steps are launched one by
+one between CUDA events instead, and the synapse and neuron kernel times
+are added to the model's timers.
 
 ``build()`` needs no GPU: it compiles the generated source to PTX for
 ``ML_GENN_CUDA_ARCH``; ``load()`` compiles a cubin for the GPU it finds.
@@ -169,12 +171,15 @@ class CUDARuntime(Runtime):
         model = self.model
         if self._device_counters != (model._timestep, model._step):
             self._write_state()          # the user set timestep
-        if self._graph is None:
-            self._stream, self._graph = self._capture_step()
         # kernels of the custom updates run after every step (in order)
         after = [(name, gx, gy) for group in custom_updates
                  for name, gx, gy, phase, _ in model._backend.kernels
                  if phase == f"custom:{group}"]
+        if model.timing_enabled:
+            self._run_timed(n_steps, after)
+            return self._finish_chunk()
+        if self._graph is None:
+            self._stream, self._graph = self._capture_step()
         if self._graph is not None:
             with self._stream:
                 for _ in range(n_steps):
@@ -188,9 +193,40 @@ class CUDARuntime(Runtime):
                     self._launch(name, (gx, gy), self.state)
                 for name, gx, gy in after:
                     self._launch(name, (gx, gy), self.state)
+        return self._finish_chunk()
+
+    def _finish_chunk(self):
         timestep, step, error = self._read_state()
-        model._counters[0], model._counters[1] = timestep, step
+        self.model._counters[0], self.model._counters[1] = timestep, step
         return error
+
+    def _run_timed(self, n_steps, after):
+        """Steps launched kernel by kernel between events: the synapse
+        kernels' time goes to timers[0], the neuron kernels' to timers[1]
+        (the layout the CPU backend fills per batch element; here all batch
+        elements run in the same kernels, so batch 0's entries hold it)."""
+        cp = self.cp
+        split = self.model._backend.num_synapse_step_kernels
+        syn, neu = self._step_kernels[:split], self._step_kernels[split:]
+        start, middle, end = (cp.cuda.Event() for _ in range(3))
+        synapse_ms = neuron_ms = 0.0
+        for _ in range(n_steps):
+            start.record()
+            for name, gx, gy, _, _ in syn:
+                self._launch(name, (gx, gy), self.state)
+            middle.record()
+            for name, gx, gy, _, _ in neu:
+                self._launch(name, (gx, gy), self.state)
+            end.record()
+            for name, gx, gy in after:
+                self._launch(name, (gx, gy), self.state)
+            end.synchronize()
+            synapse_ms += cp.cuda.get_elapsed_time(start, middle)
+            neuron_ms += cp.cuda.get_elapsed_time(middle, end)
+        timers = self.arrays[("<model>", "timers")]
+        timers[0] += synapse_ms / 1000.0
+        timers[1] += neuron_ms / 1000.0
+        self.push(("<model>", "timers"))       # a pull of every array keeps them
 
     def _native_custom_update(self, group_name):
         if self._device_counters != (self.model._timestep, self.model._step):

@@ -151,6 +151,9 @@ class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
             body += self._custom_update_group(group_name)
         self.kernels = self._init_kernels + step_syn + step_neuron + [
             ("mg_k_advance", 1, 1, "step", None)] + self._custom_kernels
+        # the first of a step's kernels are the synapse updates (timing_enabled
+        # times them apart from the neuron updates)
+        self.num_synapse_step_kernels = len(step_syn)
 
         w = CodeWriter().lines(self._prelude())
         w.lines(["// ---- the state of one loaded model, in device memory ----"])

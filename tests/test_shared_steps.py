@@ -123,3 +123,54 @@ def test_shared_steps_match_a_numpy_reference(monkeypatch):
     np.testing.assert_array_equal(i, ids)
     np.testing.assert_array_equal(t, times)
     np.testing.assert_allclose(pop.vars["V"].values, v, rtol=1e-6, atol=1e-6)
+
+
+
+def test_row_shares_follow_every_change_of_connectivity(monkeypatch):
+    """Rows replaced after load (unsorted, sorted, unsorted, sorted...): each
+    change gets a new row-order number, so threads never split the rows with
+    shares worked out for earlier rows (two sorted changes, each after an
+    unsorted one, once got the same number and propagated over stale shares)."""
+    monkeypatch.setenv("ML_GENN_SHARE_STEPS", "1")
+    n_src, n_dst = 100, 70
+    rng = np.random.default_rng(8)
+    model = GeNNModel("float", "shared_row_changes")
+    model.dt = 1.0
+    model.num_threads = 2
+    # spikes every step (V = 0.9 V + 1 >= 1)
+    src = model.add_neuron_population("Src", n_src, LEAKY, {"Alpha": 0.9}, {"V": 1.0, "I": 1.0})
+    acc = create_neuron_model("Acc", vars=[("x", "scalar")], sim_code="x += Isyn;")
+    dst = model.add_neuron_population("Dst", n_dst, acc, {}, {"x": 0.0})
+    sg = model.add_synapse_population(
+        "S", "SPARSE", src, dst, init_weight_update("StaticPulse", {}, {"g": 0.0}),
+        init_postsynaptic("DeltaCurr"))
+    sg.max_connections = n_dst
+
+    def weight(i, j):        # a weight per (pre, post) pair, whatever the order
+        return 1.0 + (7 * i + 3 * j) % 8
+
+    def connect(p, shuffle):
+        pre, post = np.nonzero(rng.random((n_src, n_dst)) < p)
+        if shuffle:
+            order = rng.permutation(pre.size)
+            pre, post = pre[order], post[order]
+        sg.set_sparse_connections(pre, post)
+        return pre, post
+
+    pre, post = connect(0.3, False)
+    model.build()
+    model.load()
+    deliveries = 2          # the first run: spikes of steps 0 and 1 arrive
+    for p, shuffle in [(None, None), (0.5, True), (0.1, False), (0.6, True), (0.2, False),
+                       (0.4, False), (0.3, True), (0.5, False)]:
+        if p is not None:
+            pre, post = connect(p, shuffle)
+        sg.vars["g"].values = weight(sg.get_sparse_pre_inds(), sg.get_sparse_post_inds())
+        sg.vars["g"].push_to_device()
+        dst.vars["x"].values = np.zeros(n_dst)
+        dst.vars["x"].push_to_device()
+        model.run(3)
+        want = np.zeros(n_dst)
+        np.add.at(want, post, weight(pre, post))
+        np.testing.assert_allclose(dst.vars["x"].values, deliveries * want, rtol=1e-6)
+        deliveries = 3      # later runs: the last step's spikes arrive too

@@ -192,6 +192,7 @@ class Runtime:
         self.arrays = {}
         self.specs = {}
         self.custom_update_groups = set(model._custom_update_group_names())
+        self._row_order_count = 0     # see _note_row_order
         self._open()
         # initialisation (values of sparse variables) reads arrays through the model
         model._runtime = self
@@ -384,9 +385,12 @@ class Runtime:
                 # position j >= 1 of a row is compared with j - 1 where it holds a synapse
                 used = np.arange(1, stride)[None, :] < row_len[:, None]
                 ordered = bool(np.all((rows[:, 1:] >= rows[:, :-1]) | ~used))
-            # 0: not sorted; else a new number for each connectivity (the native
-            # code works out each row's shares again when it changes)
-            self.arrays[key][0] = (int(self.arrays[key][0]) + 1) if ordered else 0
+            # 0: not sorted; else a number never used before by this runtime
+            # (the native code works out each row's shares again when it
+            # changes: one more than the last value could repeat an earlier one
+            # after an unsorted spell, and stale shares would be reused)
+            self._row_order_count += 1
+            self.arrays[key][0] = self._row_order_count if ordered else 0
             self.push(key)
 
     # -- running ------------------------------------------------------------

@@ -124,10 +124,10 @@ ERROR_MESSAGES = {
                "bound (raise the bound)",
     ERROR_DIVISION: "an integer division or remainder by zero (the result was replaced by 0)",
     ERROR_ASSERT: "an assert(...) in a code string failed",
-    ERROR_EGP_INDEX: "an array was indexed outside its size: an extra global parameter "
-                     "(set it with set_init_values(...) to an array long enough for every "
-                     "index the code uses), or a variable or the connectivity "
-                     "(row_length, ind) in host_update_code",
+    ERROR_EGP_INDEX: "an extra global parameter was indexed outside its size (set it with "
+                     "set_init_values(...) to an array long enough for every index the code "
+                     "uses), or, in host_update_code, a variable or the connectivity "
+                     "(row_length, ind)",
     ERROR_SYNAPSE_INDEX: "addSynapse(...) was called with a postsynaptic or kernel index "
                          "outside the target population or kernel (the synapse was dropped)",
     ERROR_INDEX_RANGE: "an index range (index_constraints) lies outside its extra global "

@@ -223,7 +223,10 @@ def test_second_group_sharing_connectivity():
     np.testing.assert_allclose(c.vars["x"].view, ref_c, rtol=1e-6)
 
 
-def test_shared_connectivity_must_match():
+@pytest.mark.parametrize("field", ["row_update_code", "host_update_code"])
+def test_shared_connectivity_must_match(field):
+    """Populations updated together must hold the same rows (here the same
+    synapses, rows in the other order): the update is refused, nothing moves."""
     pre, post = _connections(seed=5)
     m, a, b, sg = _model("ccu_mismatch", pre=pre, post=post)
     sg2 = m.add_synapse_population(
@@ -231,9 +234,16 @@ def test_shared_connectivity_must_match():
         init_postsynaptic("DeltaCurr"))
     sg2.set_sparse_connections(pre[::-1].copy(), post[::-1].copy())
     sg2.max_connections = NPOST
+    code = {"row_update_code": "for_each_synapse { h = g; }",
+            "host_update_code": """
+            for (unsigned int i = 0; i < num_pre; i++) {
+                for (unsigned int j = 0; j < row_length[i]; j++) {
+                    h[(i * row_stride) + j] = g[(i * row_stride) + j];
+                }
+                if (row_length[i] > 0) { row_length[i]--; }
+            }"""}[field]
     model = create_custom_connectivity_update_model(
-        "Two", var_refs=[("g", "scalar"), ("h", "scalar")],
-        row_update_code="for_each_synapse { h = g; }")
+        "Two", var_refs=[("g", "scalar"), ("h", "scalar")], **{field: code})
     m.add_custom_connectivity_update("two", "Two", sg, model, {},
                                      var_refs={"g": create_wu_var_ref(sg, "g"),
                                                "h": create_wu_var_ref(sg2, "g")})
@@ -241,6 +251,11 @@ def test_shared_connectivity_must_match():
     m.load()
     with pytest.raises(RuntimeStateError, match="connectivity differs"):
         m.custom_update("Two")
+    order = np.argsort(pre[::-1], kind="stable")
+    for s, p, q in ((sg, pre, post), (sg2, pre[::-1][order], post[::-1][order])):
+        np.testing.assert_array_equal(s.get_sparse_pre_inds(), p)
+        np.testing.assert_array_equal(s.get_sparse_post_inds(), q)
+    np.testing.assert_array_equal(sg2.vars["g"].values, 1.0)
 
 
 def test_pre_post_vars_and_host_code():
@@ -573,8 +588,8 @@ def test_host_update_rewires_every_population_sharing_the_connectivity(batch_siz
 
 @pytest.mark.parametrize("code, problem", [
     ("ind[0] = num_post;", "postsynaptic index outside"),
-    ("row_length[1] = row_stride + 1;", "row length above row_stride"),
-    ("row_length[2] -= 100;", "row length above row_stride"),
+    ("row_length[1] = row_stride + 1;", "longer than the padded rows"),
+    ("row_length[2] -= 100;", "row length outside 0 .. row_stride"),
     ("const unsigned int x = ind[num_pre * row_stride]; old[0] = x;", "indexed outside"),
     ("row_length[num_pre] = 0;", "indexed outside"),
 ])

@@ -143,9 +143,9 @@ ERROR_MESSAGES = {
                       "outside 0 .. max_dendritic_delay_timesteps - 1 (the oldest kept "
                       "value was read instead)",
     ERROR_CONNECTIVITY_WRITE: "host_update_code of a custom connectivity update wrote a "
-                              "row length above row_stride (raise max_connections) or a "
-                              "postsynaptic index outside the target population (the write "
-                              "was skipped)",
+                              "row length outside 0 .. row_stride (below 0, or longer than "
+                              "the padded rows: raise max_connections) or a postsynaptic "
+                              "index outside the target population (the write was skipped)",
     ERROR_DELAY: "addToPostDelay(...) was called with a delay outside 0 .. "
                  "max_dendritic_delay_timesteps - 1 (the input was dropped; raise "
                  "max_dendritic_delay_timesteps above the largest delay)",

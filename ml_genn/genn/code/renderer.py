@@ -195,8 +195,10 @@ class Renderer:
         if k == "for_each_synapse":
             hook = self.hooks.get("for_each_synapse")
             if hook is None:
-                raise _err("'for_each_synapse' is only available in toeplitz "
-                           "diagonal_build_code", node.tok)
+                raise _err("'for_each_synapse { ... }' is only available in row_update_code "
+                           "of custom connectivity updates (host_update_code loops over "
+                           "row_length[i] and ind[i * row_stride + j] itself) and in "
+                           "diagonal_build_code of toeplitz connectivity", node.tok)
             saved, self.loops = self.loops, 0
             try:
                 return hook(self, node.children[0], env, indent)

@@ -197,6 +197,17 @@ class CustomConnectivityUpdate:
                 cw.comment("the connectivity of every population sharing it, written together")
                 cw.lines(setup)
                 cw.line("(void)_conn_rowLength; (void)_conn_ind;")
+                if len(groups) > 1:
+                    cw.comment("populations updated together must hold the same rows")
+                    cw.line("bool _same = true;")
+                    with cw.block(f"for (unsigned int _i = 0; _same && _i < {npre}u; _i++)"):
+                        for c in range(1, len(groups)):
+                            cw.line(f"_same = _same && _conn_rowLength[{c}][_i] == "
+                                    "_conn_rowLength[0][_i];")
+                            cw.line(f"for (unsigned int _j = _i * {stride}u; _same && _j < "
+                                    f"_i * {stride}u + _conn_rowLength[0][_i]; _j++) "
+                                    f"_same = _conn_ind[{c}][_j] == _conn_ind[0][_j];")
+                    cw.line(f"if (!_same) {{ mg_fail({ERROR_CONNECTIVITY_MISMATCH}); break; }}")
                 cw.lines(self._rng_lines(ccu, env, "0u", "ccu_host"))
                 cw.lines(expand_multiline(lines))
         return cw.result()

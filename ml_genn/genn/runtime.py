@@ -300,6 +300,7 @@ class Runtime:
             var.values = _expand_sparse_values(g, var)
             self.push_array(var._array)
         self._fill_past_values()
+        self._fill_delay_queues()
         self._note_row_order()
         self.update_column_views()
 
@@ -345,6 +346,27 @@ class Runtime:
                 past = self.arrays[(sg.name, f"pastValues.{name}")].reshape(-1, ds, n)
                 past[:] = self.arrays[key].reshape(-1, 1, n)
                 self.push((sg.name, f"pastValues.{name}"))
+
+    def _fill_delay_queues(self):
+        """Copies of variables per delay slot (read by delayed synapses
+        through neuron variable references and pre/post variables) start as
+        the initial value in every slot, as GeNN initialises every slot of a
+        queued variable: a delayed synapse reads them before the neuron
+        update has written its slot."""
+        model = self.model
+        for (group, field), queue in self.arrays.items():
+            if not field.startswith("delayQueue."):
+                continue
+            source = field[len("delayQueue."):]
+            if group in model.neuron_populations:
+                n = model.neuron_populations[group].num_neurons
+            else:
+                sg = model.synapse_populations[group]
+                n = (sg.src if source.startswith("pre_") else sg.trg).num_neurons
+            self.pull((group, source))
+            values = self.arrays[(group, source)].reshape(-1, 1, n)
+            queue.reshape(model.batch_size, -1, n)[:] = values
+            self.push((group, field))
 
     def _host_connectivity_step(self, sg, seed, index):
         """Connectivity snippets with a host part (``host_init``, e.g.

@@ -25,7 +25,7 @@ from .snippets import (create_current_source_model, create_custom_connectivity_u
                        init_weight_update)
 from .types import (CustomUpdateVarAccess, ParallelismHint, SynapseMatrixConnectivity,
                     SynapseMatrixType, SynapseMatrixWeight, VarAccess, VarAccessDim,
-                    VarAccessMode, get_var_access_dim)
+                    VarAccessMode, VarLocation, get_var_access_dim)
 
 __all__ = [
     "GeNNModel", "BuildError", "CodeError", "GeNNError", "ModelError", "RuntimeStateError",
@@ -42,4 +42,4 @@ __all__ = [
     "create_post_var_ref",
     "VarAccess", "VarAccessMode", "VarAccessDim", "CustomUpdateVarAccess",
     "SynapseMatrixType", "SynapseMatrixConnectivity", "SynapseMatrixWeight",
-    "ParallelismHint", "get_var_access_dim"]
+    "ParallelismHint", "VarLocation", "get_var_access_dim"]

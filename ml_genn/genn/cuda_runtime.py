@@ -99,6 +99,9 @@ class CUDARuntime(Runtime):
         self._graph = None
         self._step_kernels = [k for k in backend.kernels if k[3] == "step"]
 
+    def free_device_mem_bytes(self):
+        return int(self.cp.cuda.runtime.memGetInfo()[0])
+
     def _launch(self, name, grid, *args):
         self._fn[name](tuple(grid) + (1,), self._block, args)
 

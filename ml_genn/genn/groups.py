@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import ModelError, RuntimeStateError
+from .locations import CustomConnectivityLocations, GroupLocations, SynapseLocations
 from .snippets import VarInit, check_names, derived_values
 from .types import (SynapseMatrixConnectivity, VarAccessDim, custom_update_var_dims,
                     var_dims)
@@ -260,7 +261,7 @@ def _derived_users(snippet, params, name):
     return users
 
 
-class Group:
+class Group(GroupLocations):
     """Common part: name, model snippet, parameters, dynamic parameters."""
     kind = "group"
 
@@ -410,7 +411,7 @@ class NeuronGroup(Group):
         return self.genn_model._current_spikes(self)
 
 
-class SynapseGroup(Group):
+class SynapseGroup(SynapseLocations, Group):
     kind = "synapse population"
 
     def __init__(self, model, name, matrix_type, src, trg, wu, ps, connectivity):
@@ -544,6 +545,9 @@ class SynapseGroup(Group):
     def set_wu_param_dynamic(self, name, dynamic=True):
         self.set_param_dynamic(name, dynamic)
 
+    def set_wu_dynamic_param_value(self, name, value):
+        self.set_dynamic_param_value(name, value)
+
     def set_ps_param_dynamic(self, name, dynamic=True):
         self._set_dynamic(self.ps_params, self.psm_dynamic_params, name, dynamic,
                           "set_ps_param_dynamic", "postsynaptic parameter",
@@ -621,7 +625,7 @@ class CustomUpdate(Group):
         return dims
 
 
-class CustomConnectivityUpdate(Group):
+class CustomConnectivityUpdate(CustomConnectivityLocations, Group):
     """A custom connectivity update attached to a SPARSE synapse population.
 
     ``row_update_code`` runs once per presynaptic neuron (a loop on the CPU,

@@ -11,13 +11,15 @@ import numpy as np
 
 from .errors import ModelError, RuntimeStateError
 from .layout import RECORDING_FIELDS
+from .locations import check_flag, check_location
 from .groups import (CurrentSource, CustomConnectivityUpdate, CustomUpdate, NeuronGroup,
                      SynapseGroup)
 from .snippets import (CurrentSourceModel, CustomConnectivityUpdateModel, CustomUpdateModel,
                        NeuronModel,
                        WeightUpdateInit, PostsynapticInit, SparseConnectivityInit,
                        ToeplitzConnectivityInit, _resolve, derived_values)
-from .types import SynapseMatrixConnectivity as Conn, SynapseMatrixType, SynapseMatrixWeight
+from .types import SynapseMatrixConnectivity as Conn, SynapseMatrixType, SynapseMatrixWeight, \
+    VarLocation
 
 
 def _available_cores():
@@ -188,6 +190,10 @@ class GeNNModel:
         self.timing_enabled = False
         self.fuse_postsynaptic_models = False
         self.fuse_pre_post_weight_update_models = False
+        # pygenn's memory settings: accepted and remembered (see locations.py)
+        self.default_var_location = VarLocation.HOST_DEVICE
+        self.default_sparse_connectivity_location = VarLocation.HOST_DEVICE
+        self.default_narrow_sparse_ind_enabled = False
         self.neuron_populations = {}
         self.synapse_populations = {}
         self.current_sources = {}
@@ -243,6 +249,45 @@ class GeNNModel:
         if name in taken:
             raise ModelError(f"{what} name '{name}' is already used in model "
                              f"'{self.model_name}'; names must be unique")
+
+    @property
+    def name(self):
+        """The model's name (pygenn's ``name``; ``model_name`` too)."""
+        return self.model_name
+
+    @property
+    def default_var_location(self):
+        return self._default_var_location
+
+    @default_var_location.setter
+    def default_var_location(self, location):
+        self._default_var_location = check_location(location, "default_var_location")
+
+    @property
+    def default_sparse_connectivity_location(self):
+        return self._default_sparse_connectivity_location
+
+    @default_sparse_connectivity_location.setter
+    def default_sparse_connectivity_location(self, location):
+        self._default_sparse_connectivity_location = check_location(
+            location, "default_sparse_connectivity_location")
+
+    @property
+    def default_narrow_sparse_ind_enabled(self):
+        return self._default_narrow_sparse_ind_enabled
+
+    @default_narrow_sparse_ind_enabled.setter
+    def default_narrow_sparse_ind_enabled(self, value):
+        self._default_narrow_sparse_ind_enabled = check_flag(
+            value, "default_narrow_sparse_ind_enabled")
+
+    @property
+    def free_device_mem_bytes(self):
+        """Free memory of the GPU a CUDA model runs on (0 on the CPU backend,
+        which has no device memory, as in pygenn)."""
+        self._check_loaded("free_device_mem_bytes")
+        free = getattr(self._runtime, "free_device_mem_bytes", None)
+        return free() if free is not None else 0
 
     def _check_not_built(self, what):
         if self._built is not None:

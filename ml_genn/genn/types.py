@@ -111,6 +111,16 @@ class SynapseMatrixType(IntEnum):
         return SynapseMatrixWeight(int(self) & 0xE0)
 
 
+class VarLocation(IntFlag):
+    """Where GeNN keeps an array (see :mod:`ml_genn.genn.locations`: every
+    location behaves as HOST_DEVICE here)."""
+    HOST = 1 << 0
+    DEVICE = 1 << 1
+    ZERO_COPY = 1 << 2
+    HOST_DEVICE = HOST | DEVICE
+    HOST_DEVICE_ZERO_COPY = HOST | DEVICE | ZERO_COPY
+
+
 class ParallelismHint(IntEnum):
     POSTSYNAPTIC = 0
     PRESYNAPTIC = 1

@@ -551,3 +551,121 @@ def test_errors_of_matrix_types():
                              init_sparse_connectivity("FixedProbability", {"prob": 0.5}))
     with pytest.raises(ModelError, match="synapse_dynamics_code needs DENSE or SPARSE"):
         m.build()
+
+
+# -- DENSE_PROCEDURALG: weights computed again from their init snippets ------
+
+def _dense_procedural(name, weight_init, wu, batch=1, threads=None, matrix="DENSE_PROCEDURALG",
+                      periods=None, precision="float"):
+    from ml_genn.genn import init_var
+    rng = np.random.default_rng(21)
+    if periods is None:
+        periods = rng.integers(1, 5, (batch, 7)).astype(f32)
+    model = GeNNModel(precision, name)
+    model.dt = 1.0
+    model.seed = 7
+    model.batch_size = batch
+    if threads:
+        model.num_threads = threads
+    pre = _spiker(model, "Pre", periods if batch > 1 else periods[0])
+    post = _spiker(model, "Post", np.full(5, 1000.0, f32))
+    model.add_synapse_population(
+        "S", matrix, pre, post,
+        init_weight_update(wu, {}, {"g": init_var(*weight_init)}),
+        init_postsynaptic("DeltaCurr"))
+    return model, post, periods
+
+
+def _index_weight_snippet():
+    from ml_genn.genn import create_var_init_snippet
+    return create_var_init_snippet("IndexWeight", params=["a"],
+                                   var_init_code="value = (a * id_pre) - id_post;")
+
+
+READ_ONLY_PULSE = create_weight_update_model(
+    "ReadOnlyPulse", vars=[("g", "scalar", VarAccess.READ_ONLY)],
+    pre_spike_syn_code="addToPost(g);")
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_dense_procedural_weights_from_a_deterministic_snippet(batch):
+    """Weights a * id_pre - id_post, never stored: the same input as DENSE
+    holding them, and as NumPy."""
+    init = (_index_weight_snippet(), {"a": 0.5})
+    steps = 12
+    got = {}
+    for matrix in ("DENSE_PROCEDURALG", "DENSE"):
+        model, post, periods = _dense_procedural(f"dense_proc_{matrix}_{batch}", init,
+                                                 READ_ONLY_PULSE, batch, matrix=matrix)
+        model.build()
+        model.load()
+        model.run(steps)
+        got[matrix] = np.asarray(post.vars["V"].values).reshape(batch, 5)
+    w = 0.5 * np.arange(7)[:, None] - np.arange(5)[None, :]
+    spikes = _spike_trains(periods, steps)           # [step, batch, pre]
+    want = spikes[:steps - 1].sum(axis=0).astype(float) @ w   # delivered the step after
+    np.testing.assert_allclose(got["DENSE_PROCEDURALG"], want, rtol=1e-6)
+    np.testing.assert_array_equal(got["DENSE_PROCEDURALG"], got["DENSE"])
+
+
+def test_dense_procedural_random_weights_are_the_same_at_every_use():
+    """Uniform weights drawn from each synapse's own stream: a spike of the
+    same neuron always adds the same column of weights (propagation and
+    synapse dynamics read the same values), the weights lie in their range
+    and differ between synapses; one or two threads give the same result."""
+    both = create_weight_update_model(
+        "PulseAndDrift", vars=[("g", "scalar", VarAccess.READ_ONLY)],
+        pre_spike_syn_code="addToPost(g);", synapse_dynamics_code="addToPost(100.0 * g);")
+    init = ("Uniform", {"min": -1.0, "max": 2.0})
+    outputs = []
+    for threads in (1, 2):
+        # neuron i spikes every i + 1 steps from step i: independent spike trains
+        model, post, periods = _dense_procedural(
+            f"dense_proc_random_{threads}", init, both, threads=threads,
+            periods=np.arange(1, 8, dtype=f32)[None, :], precision="double")
+        model.build()
+        model.load()
+        # step 0: no spike has arrived yet, synapse dynamics alone: 100 * column sums
+        model.step_time()
+        col = np.asarray(post.vars["V"].values).copy() / 100.0
+        trace = []
+        for _ in range(10):
+            before = np.asarray(post.vars["V"].values).copy()
+            model.step_time()
+            trace.append(np.asarray(post.vars["V"].values) - before - 100.0 * col)
+        outputs.append((col, np.array(trace)))
+    np.testing.assert_array_equal(outputs[0][0], outputs[1][0])
+    np.testing.assert_array_equal(outputs[0][1], outputs[1][1])
+    col, trace = outputs[0]
+    spikes = _spike_trains(periods, 11)[:, 0]        # [step, pre]
+    # each step's input: the weights of last step's spiking neurons; solve for W
+    X = spikes[:10].astype(float)
+    W, *_ = np.linalg.lstsq(X, trace, rcond=None)
+    assert np.linalg.matrix_rank(X) == 7
+    np.testing.assert_allclose(X @ W, trace, atol=1e-9)       # one W explains every step
+    np.testing.assert_allclose(W.sum(axis=0), col, atol=1e-9)  # synapse dynamics saw it too
+    assert np.all(W > -1.0) and np.all(W < 2.0)
+    assert np.unique(np.round(W, 4)).size == W.size
+
+
+def test_dense_procedural_weights_must_be_read_only():
+    model, post, _ = _dense_procedural("dense_proc_rw", ("Uniform", {"min": 0.0, "max": 1.0}),
+                                       create_weight_update_model(
+                                           "RW", vars=[("g", "scalar")],
+                                           pre_spike_syn_code="addToPost(g);"))
+    with pytest.raises(ModelError, match="READ_ONLY"):
+        model.build()
+
+
+def test_dense_procedural_weights_have_no_storage():
+    from ml_genn.genn import RuntimeStateError, create_wu_var_ref
+    model, post, _ = _dense_procedural("dense_proc_storage", (_index_weight_snippet(), {"a": 1.0}),
+                                       READ_ONLY_PULSE)
+    sg = model.synapse_populations["S"]
+    with pytest.raises(ModelError, match="DENSE_PROCEDURALG, so its variables are computed"):
+        create_wu_var_ref(sg, "g")
+    model.build()
+    model.load()
+    with pytest.raises(RuntimeStateError, match="has no storage: synapse population 'S' is "
+                                                "DENSE_PROCEDURALG"):
+        sg.vars["g"].values

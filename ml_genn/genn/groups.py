@@ -12,8 +12,8 @@ import numpy as np
 from .errors import ModelError, RuntimeStateError
 from .locations import CustomConnectivityLocations, GroupLocations, SynapseLocations
 from .snippets import VarInit, check_names, derived_values
-from .types import (SynapseMatrixConnectivity, VarAccessDim, custom_update_var_dims,
-                    var_dims)
+from .types import (SynapseMatrixConnectivity, SynapseMatrixWeight, VarAccessDim,
+                    custom_update_var_dims, var_dims)
 
 
 def numpy_dtype(ctype, precision):
@@ -80,6 +80,13 @@ class ArrayView:
     @property
     def _loaded_array(self):
         if self._array is None:
+            mt = getattr(self.group, "matrix_type", None)
+            if (mt is not None and mt.weight == SynapseMatrixWeight.PROCEDURAL
+                    and self.name in self.group.vars):
+                raise RuntimeStateError(
+                    f"'{self.group.name}.{self.name}' has no storage: synapse population "
+                    f"'{self.group.name}' is {mt.name}, so its variables are computed from "
+                    "their initialisers wherever they are used (DENSE or SPARSE keep them)")
             raise RuntimeStateError(
                 f"'{self.group.name}.{self.name}' has no storage yet: call "
                 "model.build() and model.load() first")

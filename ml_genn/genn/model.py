@@ -337,9 +337,6 @@ class GeNNModel:
                 not isinstance(connectivity_init, SparseConnectivityInit):
             raise ModelError(f"synapse population '{pop_name}': BITMASK connectivity needs "
                              "init_sparse_connectivity(...) (or set_sparse_connections())")
-        if matrix_type == SynapseMatrixType.DENSE_PROCEDURALG:
-            raise ModelError(f"synapse population '{pop_name}': DENSE_PROCEDURALG is not "
-                             "supported; use DENSE")
         sg = SynapseGroup(self, pop_name, matrix_type, src, trg, weight_update_init,
                           postsynaptic_init, connectivity_init)
         if matrix_type.weight == SynapseMatrixWeight.KERNEL and sg.kernel_size is None:

@@ -89,6 +89,12 @@ def create_wu_var_ref(sg, var_name, transpose_sg=None, transpose_var_name=None):
     of a second (DENSE) synapse population from the first one's target to
     its source (e.g. feedback weights kept equal to the forward ones)."""
     _check(sg, sg.vars, var_name, "synapse variable")
+    from .types import SynapseMatrixWeight
+    if sg.matrix_type.weight == SynapseMatrixWeight.PROCEDURAL:
+        raise ModelError(f"create_wu_var_ref('{sg.name}', '{var_name}'): synapse population "
+                         f"'{sg.name}' is {sg.matrix_type.name}, so its variables are computed "
+                         "from their initialisers wherever they are used and have no storage "
+                         "to reference; use DENSE or SPARSE to keep them")
     if transpose_sg is None and transpose_var_name is None:
         return VarRef(sg, var_name, "wu")
     if transpose_sg is None or transpose_var_name is None:

@@ -15,7 +15,7 @@ from ..errors import ModelError
 from ..snippets import derived_values
 from ..types import SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as Weight
 from ..backends.writer import INDENT, CodeWriter
-from ..backends.base import ERROR_SYNAPSE_INDEX, IDX, expand_multiline
+from ..backends.base import ERROR_SYNAPSE_INDEX, IDX, RNG_FUNCTIONS, expand_multiline
 
 
 class SynapseUpdate:
@@ -125,7 +125,8 @@ class SynapseUpdate:
             raise ModelError(f"synapse population '{sg.name}': matrix type "
                              f"{sg.matrix_type.name} is not supported")
         if conn == Conn.DENSE:
-            cw.lines(self.dense_propagation(sg, count, spikes, code))
+            cw.lines(self.dense_propagation(sg, count, spikes,
+                                            self._regenerated_weights(sg, proc_inits) + code))
         elif conn == Conn.BITMASK:
             cw.lines(self.bitmask_propagation(sg, count, spikes, code))
         elif conn == Conn.SPARSE:
@@ -134,6 +135,23 @@ class SynapseUpdate:
             cw.lines(self.procedural_propagation(
                 sg, count, spikes, self._procedural_row(sg, weight, code, proc_inits)))
         return cw.result()
+
+    def _regenerated_weights(self, sg, proc_inits):
+        """DENSE_PROCEDURALG: a synapse's procedural variables, computed again
+        from their init snippets wherever the synapse is used, with random
+        numbers from the synapse's own stream (keyed by ``id_syn``): every use,
+        thread split and backend sees the same values."""
+        if not proc_inits:
+            return []
+        lines = []
+        if any(self._names_in(v.init.snippet) & set(RNG_FUNCTIONS) for v in proc_inits):
+            lines.append(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
+                         f"{self.stream('dense_weights', sg.name)}u, id_syn, 0);")
+        for v in proc_inits:
+            lines.append(f"{v.type} _w_{v.name};")
+            lines += self._var_init_code(sg, v, f"_w_{v.name}", "synapse",
+                                         extra_names={"id_pre", "id_post"})
+        return lines
 
     def _procedural_row(self, sg, weight, code, proc_inits):
         ci = sg.connectivity_initialiser
@@ -236,10 +254,11 @@ class SynapseUpdate:
         npost = sg.trg.num_neurons
         events = field == "post_event_syn_code"
         ctx = (wu.class_name, field, f"synapse population '{sg.name}'")
-        code, _, env = self._render_wu(sg, conn, weight, getattr(wu, field), ctx)
+        code, proc_inits, env = self._render_wu(sg, conn, weight, getattr(wu, field), ctx)
         if self.uses_rng(env):
             raise ModelError(f"synapse population '{sg.name}': random numbers in "
                              f"{field} are not supported")
+        code = self._regenerated_weights(sg, proc_inits) + code
         trg_cnt = self._array_name(sg.name, "postEvntCnt") if events else \
             self._array_name(sg.trg.name, "spkCnt")
         trg_spk = self._array_name(sg.name, "postEvnt") if events else \
@@ -261,10 +280,11 @@ class SynapseUpdate:
     def _synapse_dynamics(self, sg, conn, weight):
         wu = sg.snippet
         ctx = (wu.class_name, "synapse_dynamics_code", f"synapse population '{sg.name}'")
-        code, _, env = self._render_wu(sg, conn, weight, wu.synapse_dynamics_code, ctx)
+        code, proc_inits, env = self._render_wu(sg, conn, weight, wu.synapse_dynamics_code, ctx)
         if self.uses_rng(env):
             raise ModelError(f"synapse population '{sg.name}': random numbers in "
                              "synapse_dynamics_code are not supported yet")
+        code = self._regenerated_weights(sg, proc_inits) + code
         cw = CodeWriter()
         cw.line("// synapse dynamics")
         return cw.lines(self.synapse_dynamics_loops(sg, conn, code)).result()

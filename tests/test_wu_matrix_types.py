@@ -12,8 +12,7 @@ same step)."""
 import numpy as np
 import pytest
 
-from ml_genn.genn import (GeNNModel, VarAccess, create_neuron_model,
-                          create_sparse_connect_init_snippet, create_weight_update_model,
+from ml_genn.genn import (GeNNModel, VarAccess, create_neuron_model, create_weight_update_model,
                           init_postsynaptic, init_sparse_connectivity, init_weight_update)
 from ml_genn.genn.errors import ModelError
 

@@ -951,19 +951,93 @@ def test_integer_parameters_must_fit_their_type(cache, values, words):
         model.build()
 
 
-def test_parameters_feeding_derived_parameters_cannot_be_dynamic():
-    """LIF's ExpTC is computed from TauM at build time: a dynamic TauM used
-    to be accepted and silently ignored."""
-    model, pop = lif_model("dyn_derived")
-    with pytest.raises(ModelError, match=r"parameter 'TauM' of model 'LIF' cannot be dynamic: "
-                                         r"the derived parameter\(s\) 'ExpTC', 'Rmembrane'"):
-        pop.set_param_dynamic("TauM")
-    model = GeNNModel("float", "dyn_rate")
-    p = model.add_neuron_population("P", 1, "Poisson", {"rate": 10.0},
-                                    {"timeStepToSpike": 0.0})
-    with pytest.raises(ModelError, match=r"'rate' of model 'Poisson' cannot be dynamic.*'isi'"):
-        p.set_param_dynamic("rate")
-    pop.set_param_dynamic("Vthresh")          # no derived parameter uses it
+def test_derived_parameters_follow_their_dynamic_parameters():
+    """LIF's ExpTC and Rmembrane are computed from TauM (and C): with TauM
+    dynamic they are recomputed whenever it is set (a dynamic TauM was once
+    accepted and silently ignored by them), against the LIF equations in
+    NumPy (double precision, no spike: V relaxes towards Vrest + Ioffset * R)."""
+    params = {"C": 2.0, "TauM": 20.0, "Vrest": -60.0, "Vreset": -60.0, "Vthresh": 100.0,
+              "Ioffset": 1.5, "TauRefrac": 0.0}
+    model = GeNNModel("double", "dyn_derived")
+    model.dt = 0.5
+    pop = model.add_neuron_population("P", 3, "LIF", params,
+                                      {"V": [-60.0, -50.0, -40.0], "RefracTime": 0.0})
+    pop.set_param_dynamic("TauM")
+    pop.set_param_dynamic("C")
+    model.build()
+    model.load()
+    v = np.array([-60.0, -50.0, -40.0])
+
+    def reference(v, tau, c, steps):
+        alpha = params["Ioffset"] * tau / c + params["Vrest"]
+        for _ in range(steps):
+            v = alpha - np.exp(-0.5 / tau) * (alpha - v)
+        return v
+    for tau, c in ((20.0, 2.0), (5.0, 2.0), (5.0, 0.5), (40.0, 0.5)):
+        pop.set_dynamic_param_value("TauM", tau)
+        pop.set_dynamic_param_value("C", c)
+        model.run(30)
+        v = reference(v, tau, c, 30)
+        np.testing.assert_allclose(pop.vars["V"].values, v, rtol=1e-12)
+    # a chain of derived parameters (k from a, m from k) follows too
+    from ml_genn.genn import create_neuron_model
+    chain = create_neuron_model(
+        "Chain", params=["a", "b"], vars=[("x", "scalar")],
+        derived_params=[("k", lambda p, dt: 2.0 * p["a"]), ("m", lambda p, dt: p["k"] + p["b"])],
+        sim_code="x += m;")
+    model = GeNNModel("double", "dyn_chain")
+    pop = model.add_neuron_population("P", 2, chain, {"a": 1.0, "b": 0.25}, {"x": 0.0})
+    pop.set_param_dynamic("a")
+    model.build()
+    model.load()
+    model.run(3)                                   # 3 x (2 + 0.25)
+    pop.set_dynamic_param_value("a", 10.0)
+    model.run(2)                                   # 2 x (20 + 0.25)
+    np.testing.assert_allclose(pop.vars["x"].values, 3 * 2.25 + 2 * 20.25, rtol=1e-12)
+
+
+def test_dynamic_postsynaptic_parameter_matches_a_model_built_with_its_value():
+    """ExpCurr's tau feeds expDecay and init: set dynamically to 2 ms it
+    gives, step for step, what a model built with tau = 2 ms gives."""
+    def run(name, tau, dynamic):
+        model = GeNNModel("double", name)
+        model.dt = 0.5
+        src = model.add_neuron_population("S", 1, "SpikeSourceArray", {},
+                                          {"startSpike": 0, "endSpike": 3})
+        src.extra_global_params["spikeTimes"].set_init_values([0.0, 1.0, 4.0])
+        pop = model.add_neuron_population("P", 1, "LIF", {**LIF_PARAMS, "Vthresh": 1e9},
+                                          LIF_VARS)
+        sg = model.add_synapse_population(
+            "SP", "DENSE", src, pop, init_weight_update("StaticPulseConstantWeight",
+                                                        {"g": 3.0}),
+            init_postsynaptic("ExpCurr", {"tau": tau}))
+        if dynamic:
+            sg.set_ps_param_dynamic("tau")
+        model.build()
+        model.load()
+        if dynamic:
+            sg.set_ps_dynamic_param_value("tau", 2.0)
+        trace = []
+        for _ in range(20):
+            model.step_time()
+            trace.append(pop.vars["V"].values[0])
+        return np.array(trace)
+    dynamic, static, other = run("ps_dyn", 8.0, True), run("ps_static", 2.0, False), \
+        run("ps_other", 8.0, False)
+    np.testing.assert_array_equal(dynamic, static)
+    assert not np.allclose(dynamic, other)
+
+
+def test_integer_derived_parameters_cannot_follow_a_dynamic_parameter():
+    from ml_genn.genn import create_neuron_model
+    counted = create_neuron_model(
+        "Counted", params=["a"], vars=[("x", "scalar")],
+        derived_params=[("n", lambda p, dt: int(p["a"]), "unsigned int")],
+        sim_code="x += n;")
+    model = GeNNModel("float", "dyn_int_derived")
+    pop = model.add_neuron_population("P", 1, counted, {"a": 2.0}, {"x": 0.0})
+    with pytest.raises(ModelError, match="'n' computed from it are integers"):
+        pop.set_param_dynamic("a")
 
 
 def test_dynamic_parameter_values_are_checked(cache):

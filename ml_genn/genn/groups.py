@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import ModelError, RuntimeStateError
 from .locations import CustomConnectivityLocations, GroupLocations, SynapseLocations
-from .snippets import VarInit, check_names, derived_values
+from .snippets import VarInit, check_names, derived_users, derived_values, dynamic_slots
 from .types import (SynapseMatrixConnectivity, SynapseMatrixWeight, VarAccessDim,
                     custom_update_var_dims, var_dims)
 
@@ -237,37 +237,6 @@ def _as_dict(value, owner, what):
     return dict(value)
 
 
-class _Reads(dict):
-    """A parameter dict that records which keys are read."""
-
-    def __init__(self, values):
-        super().__init__(values)
-        self.read = set()
-
-    def __getitem__(self, key):
-        self.read.add(key)
-        return super().__getitem__(key)
-
-    def get(self, key, default=None):
-        self.read.add(key)
-        return super().get(key, default)
-
-
-def _derived_users(snippet, params, name):
-    """Derived parameters of ``snippet`` whose value is computed from ``name``."""
-    users = []
-    values = _Reads(params)
-    for d in getattr(snippet, "derived_params", ()):
-        values.read = set()
-        try:
-            values[d.name] = d.func(values, 1.0)
-        except Exception:
-            values[d.name] = 0.0
-        if name in values.read or any(u in values.read for u in users):
-            users.append(d.name)
-    return users
-
-
 class Group(GroupLocations):
     """Common part: name, model snippet, parameters, dynamic parameters."""
     kind = "group"
@@ -304,10 +273,9 @@ class Group(GroupLocations):
     def set_param_dynamic(self, name, dynamic=True):
         """Make a parameter changeable after build (``set_dynamic_param_value``).
 
-        A parameter that derived parameters are computed from (LIF's ``TauM``
-        and ``C``, Poisson's ``rate``...) cannot be dynamic: the derived values
-        are computed once, at build time, and would silently keep the old
-        value (``ModelError``)."""
+        Derived parameters computed from it (LIF's ``ExpTC`` from ``TauM``,
+        Poisson's ``isi`` from ``rate``...) become dynamic with it and are
+        recomputed whenever it is set (GeNN keeps their initial values)."""
         self._set_dynamic(self.params, self.dynamic_params, name, dynamic,
                           "set_param_dynamic", "parameter", self.snippet)
 
@@ -319,12 +287,14 @@ class Group(GroupLocations):
         self.genn_model._check_not_built(f"{setter} on '{self.name}'")
         if name not in params:
             raise ModelError(f"{self.kind} '{self.name}' has no {what} '{name}'")
-        users = _derived_users(snippet, params, name) if dynamic and snippet else []
-        if users:
+        users = derived_users(snippet, params, name) if dynamic and snippet else []
+        types = {d.name: d.type for d in getattr(snippet, "derived_params", ())}
+        integer = [u for u in users if types[u] not in ("scalar", "float", "double")]
+        if integer:
             raise ModelError(f"{self.kind} '{self.name}': {what} '{name}' of model "
                              f"'{snippet.class_name}' cannot be dynamic: the derived "
-                             f"parameter(s) {', '.join(repr(u) for u in users)} are computed "
-                             f"from it once, at build time, and would keep its initial value")
+                             f"parameter(s) {', '.join(repr(u) for u in integer)} computed from "
+                             "it are integers, and dynamic values are held as scalars")
         if dynamic and name not in dynamic_params:
             dynamic_params.append(name)
             # in name order, whatever the order of the calls: the generated
@@ -350,9 +320,18 @@ class Group(GroupLocations):
             if arr is None:
                 raise RuntimeStateError(f"setting the dynamic {what} '{name}' of "
                                         f"'{self.name}' needs a loaded model")
-            arr[dynamic_params.index(name)] = value
+            # the derived parameters computed from it follow it
+            values = derived_values(snippet, {**params, name: value}, self.genn_model.dt)
+            arr[:] = [values[p] for p in self.dyn_slots(field)]
             self.genn_model._runtime.push((self.name, field))
             params[name] = value
+
+    def dyn_slots(self, field="dyn"):
+        """Names in the ``dyn`` (``psm_dyn``) array: see :func:`dynamic_slots`."""
+        if field == "psm_dyn":
+            return dynamic_slots(self.ps_initialiser.snippet, self.ps_params,
+                                 self.psm_dynamic_params)
+        return dynamic_slots(self.snippet, self.params, self.dynamic_params)
 
     def derived(self):
         return derived_values(self.snippet, self.params, self.genn_model.dt)

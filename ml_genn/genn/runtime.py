@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ModelError, RuntimeStateError
 from .groups import constant_value, is_constant
-from .snippets import VarInit
+from .snippets import VarInit, derived_values
 from .types import SynapseMatrixConnectivity
 from .layout import c_ident, recording_words
 
@@ -254,10 +254,12 @@ class Runtime:
         model = self.model
         for g in _groups(model):
             if g.dynamic_params:
-                self.arrays[(g.name, "dyn")][:] = [g.params[p] for p in g.dynamic_params]
+                values = g.derived()
+                self.arrays[(g.name, "dyn")][:] = [values[p] for p in g.dyn_slots()]
             if getattr(g, "psm_dynamic_params", None):
-                self.arrays[(g.name, "psm_dyn")][:] = [g.ps_params[p] for p in
-                                                       g.psm_dynamic_params]
+                values = derived_values(g.ps_initialiser.snippet, g.ps_params, model.dt)
+                self.arrays[(g.name, "psm_dyn")][:] = [values[p] for p in
+                                                       g.dyn_slots("psm_dyn")]
         deferred = []
         for g, field, var in _all_vars(model):
             arr = self.arrays.get((g.name, field))
@@ -378,7 +380,6 @@ class Runtime:
         host_init = getattr(ci.snippet, "host_init", None) if ci is not None else None
         if host_init is None:
             return
-        from .snippets import derived_values
         rng = np.random.default_rng([seed, index])
         values = host_init(sg.src.num_neurons, sg.trg.num_neurons,
                            derived_values(ci.snippet, ci.params, self.model.dt), rng)

@@ -649,6 +649,52 @@ def user_count(value, what, minimum=0):
     return int(value)
 
 
+def dynamic_slots(snippet, params, dynamic):
+    """Names held in a group's dynamic-parameter array: the dynamic
+    parameters, then every derived parameter computed from them (recomputed
+    on the host whenever one of them is set, so they never go stale)."""
+    slots = list(dynamic)
+    derived = getattr(snippet, "derived_params", ())
+    if not dynamic or not derived:
+        return slots
+    users = set()
+    for name in dynamic:
+        users.update(derived_users(snippet, params, name))
+    return slots + [d.name for d in derived if d.name in users]
+
+
+class _Reads(dict):
+    """Parameter values that remember which names were read."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.read = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def derived_users(snippet, params, name):
+    """Derived parameters of ``snippet`` whose value is computed from ``name``
+    (directly or through another derived parameter)."""
+    users = []
+    values = _Reads(params)
+    for d in getattr(snippet, "derived_params", ()):
+        values.read = set()
+        try:
+            values[d.name] = d.func(values, 1.0)
+        except Exception:
+            values[d.name] = 0.0
+        if name in values.read or any(u in values.read for u in users):
+            users.append(d.name)
+    return users
+
+
 def derived_values(snippet, params, dt):
     """Parameters plus derived parameters, evaluated on the host (float64)."""
     values = dict(params)

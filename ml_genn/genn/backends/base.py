@@ -16,7 +16,7 @@ from ..code import Environment, Function, Renderer, Value
 from ..code.environment import Local
 from ..errors import ModelError
 from ..groups import constant_value, is_constant
-from ..snippets import VarInit, derived_values
+from ..snippets import VarInit, derived_values, dynamic_slots
 from ..types import (SynapseMatrixConnectivity as Conn, SynapseMatrixWeight as Weight,
                      VarAccessDim, VarAccessModeAttribute as Attr, access_mode,
                      custom_update_var_dims, var_dims)
@@ -326,13 +326,15 @@ class Backend:
 
     # -- parameters --------------------------------------------------------
     def add_params(self, env, group, snippet, params, dynamic, dyn_array):
-        """Parameters become literals, dynamic ones read an array slot."""
+        """Parameters become literals; dynamic ones (and the derived ones
+        computed from them) read a slot of the group's dynamic array."""
         values = derived_values(snippet, params, self.model.dt)
         types = {p.name: p.type for p in snippet.params}
         types.update({d.name: d.type for d in snippet.derived_params})
+        slots = dynamic_slots(snippet, params, dynamic)
         for name, value in values.items():
-            if name in dynamic:
-                env.define(name, Value(f"{dyn_array}[{dynamic.index(name)}]", ctype="scalar",
+            if name in slots:
+                env.define(name, Value(f"{dyn_array}[{slots.index(name)}]", ctype="scalar",
                                        description="dynamic parameter"))
             else:
                 try:
@@ -412,7 +414,7 @@ class Backend:
                 self._var_array(cs, v, cs.target.num_neurons)
         for g in list(m.current_sources.values()) + list(m.custom_updates.values()):
             if g.dynamic_params:
-                self.add_array(g.name, "dyn", "scalar", len(g.dynamic_params))
+                self.add_array(g.name, "dyn", "scalar", len(g.dyn_slots()))
         if m.timing_enabled:
             # seconds spent per batch element: [synapse updates, neuron updates]
             self.add_array("<model>", "timers", "double", 2 * self.B)
@@ -523,7 +525,7 @@ class Backend:
         self.add_array(ng.name, "spkCnt", "uint32_t", self.B * slots)
         self.add_array(ng.name, "spk", "uint32_t", self.B * slots * n)
         if ng.dynamic_params:
-            self.add_array(ng.name, "dyn", "scalar", len(ng.dynamic_params))
+            self.add_array(ng.name, "dyn", "scalar", len(ng.dyn_slots()))
         if ng.spike_recording_enabled:
             self.add_array(ng.name, "recSpk", "uint32_t", 0)   # sized at load
         if getattr(ng, "spike_event_recording_enabled", False):
@@ -673,9 +675,9 @@ class Backend:
                         self.add_array(sg.name, f"delayQueue.{role}_{v.name}", v.type,
                                        self.B * ng.num_delay_slots * ng.num_neurons)
         if sg.dynamic_params:
-            self.add_array(sg.name, "dyn", "scalar", len(sg.dynamic_params))
+            self.add_array(sg.name, "dyn", "scalar", len(sg.dyn_slots()))
         if sg.psm_dynamic_params:
-            self.add_array(sg.name, "psm_dyn", "scalar", len(sg.psm_dynamic_params))
+            self.add_array(sg.name, "psm_dyn", "scalar", len(sg.dyn_slots("psm_dyn")))
         if conn == Conn.SPARSE:
             stride = self.model._sizes[(sg.name, "stride")]
             self.add_array(sg.name, "rowLength", "uint32_t", npre)

@@ -58,7 +58,7 @@ class CustomConnectivityUpdate:
                 self.add_array(ccu.name, prefix + v.name, v.type, n,
                                origin=f"{prefix[:-1]}synaptic variable '{v.name}'")
         if ccu.dynamic_params:
-            self.add_array(ccu.name, "dyn", "scalar", len(ccu.dynamic_params))
+            self.add_array(ccu.name, "dyn", "scalar", len(ccu.dyn_slots()))
         names = self._names_in(ccu.snippet)
         if names & {"gennrand", "gennrand_uniform", "gennrand_normal", "gennrand_exponential",
                     "gennrand_log_normal", "gennrand_gamma", "gennrand_binomial"}:

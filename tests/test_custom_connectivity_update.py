@@ -587,8 +587,8 @@ def test_host_update_rewires_every_population_sharing_the_connectivity(batch_siz
 
 
 @pytest.mark.parametrize("code, problem", [
-    ("ind[0] = num_post;", "postsynaptic index outside"),
-    ("row_length[1] = row_stride + 1;", "longer than the padded rows"),
+    ("ind[0] = num_post;", r"postsynaptic index \(ind\[...\]\) outside"),
+    ("row_length[1] = row_stride + 1;", "row length outside 0 .. row_stride"),
     ("row_length[2] -= 100;", "row length outside 0 .. row_stride"),
     ("const unsigned int x = ind[num_pre * row_stride]; old[0] = x;", "indexed outside"),
     ("row_length[num_pre] = 0;", "indexed outside"),
@@ -604,8 +604,11 @@ def test_host_update_connectivity_writes_are_checked(code, problem):
     m.add_custom_connectivity_update("bad", "Bad", sg, model, {}, {}, {"old": 0})
     m.build()
     m.load()
-    with pytest.raises(RuntimeStateError, match=problem):
+    with pytest.raises(RuntimeStateError, match=problem) as info:
         m.custom_update("Bad")
+    # one problem, one message
+    others = {"postsynaptic index (ind", "row length outside", "indexed outside"}
+    assert sum(o in str(info.value) for o in others) == 1, str(info.value)
     np.testing.assert_array_equal(sg.get_sparse_pre_inds(), pre)
     np.testing.assert_array_equal(sg.get_sparse_post_inds(), post)
 

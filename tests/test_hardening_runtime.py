@@ -1028,6 +1028,26 @@ def test_dynamic_postsynaptic_parameter_matches_a_model_built_with_its_value():
     assert not np.allclose(dynamic, other)
 
 
+def test_derived_parameters_reading_every_parameter_follow_too():
+    """A derived parameter that reads the parameters through items() (or
+    fails when evaluated for the check) counts as computed from each of
+    them: it follows a dynamic one instead of keeping its build value."""
+    from ml_genn.genn import create_neuron_model
+    summed = create_neuron_model(
+        "Summed", params=["a", "b"], vars=[("x", "scalar")],
+        derived_params=[("k", lambda p, dt: sum(v for n, v in p.items() if n in "ab"))],
+        sim_code="x += k;")
+    model = GeNNModel("double", "dyn_items")
+    pop = model.add_neuron_population("P", 1, summed, {"a": 1.0, "b": 2.0}, {"x": 0.0})
+    pop.set_param_dynamic("a")
+    model.build()
+    model.load()
+    model.run(2)                                    # 2 x 3
+    pop.set_dynamic_param_value("a", 5.0)
+    model.run(1)                                    # 1 x 7
+    assert pop.vars["x"].values[0] == 13.0
+
+
 def test_integer_derived_parameters_cannot_follow_a_dynamic_parameter():
     from ml_genn.genn import create_neuron_model
     counted = create_neuron_model(

@@ -114,6 +114,15 @@ def test_settings_after_build_are_refused():
         acc.set_var_location("V", VarLocation.HOST)
     with pytest.raises(RuntimeStateError, match="before build"):
         sg.narrow_sparse_ind_enabled = True
+    with pytest.raises(RuntimeStateError, match="before build"):
+        m.default_var_location = VarLocation.HOST
+    assert acc.get_var_location("V") == VarLocation.HOST_DEVICE
+
+
+def test_locations_given_as_numpy_integers():
+    m, acc, sg = _model("numpy_locations", locations=False)
+    acc.set_var_location("V", np.int64(1))
+    assert acc.get_var_location("V") == VarLocation.HOST
 
 
 def test_custom_connectivity_update_variable_locations():

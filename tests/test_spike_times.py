@@ -277,13 +277,16 @@ def test_back_propagation_delay_queues_post_spikes():
 
 
 @pytest.mark.parametrize("batch_size", [1, 2])
-def test_delayed_reads_start_from_the_initial_values(batch_size):
+@pytest.mark.parametrize("pushed", [False, True])
+def test_delayed_reads_start_from_the_initial_values(batch_size, pushed):
     """Before a neuron update has written the slot a delayed synapse reads,
     the synapse sees the initial value (GeNN initialises every slot of a
-    queued variable): a neuron variable through a reference (axonal delay
-    D) and a postsynaptic variable (back-propagation delay D).  Synapse
-    dynamics in step s read the value after the update of step s - 1 - D,
-    the initial value while s <= D."""
+    queued variable), or the values pushed from Python after load() (they
+    fill every slot, as pygenn's array of a delayed variable covers them
+    all): a neuron variable through a reference (axonal delay D, a value
+    per batch element) and a postsynaptic variable (back-propagation delay
+    D).  Synapse dynamics in step s read the value after the update of step
+    s - 1 - D, the starting value while s <= D."""
     D, steps = 2, 8
     count = create_neuron_model("Count", vars=[("V", "scalar")], sim_code="V += 1.0;")
     acc = create_neuron_model("Acc", vars=[("I", "scalar")], sim_code="I = Isyn;")
@@ -291,11 +294,13 @@ def test_delayed_reads_start_from_the_initial_values(batch_size):
         "ReadsDelayed", pre_neuron_var_refs=[("Vp", "scalar")],
         post_vars=[("p", "scalar")], post_dynamics_code="p += 10.0;",
         synapse_dynamics_code="addToPost(Vp + p);")
-    model = GeNNModel("float", f"delayed_initial_{batch_size}")
+    model = GeNNModel("float", f"delayed_initial_{batch_size}_{pushed}")
     model.dt = 1.0
     model.batch_size = batch_size
-    v0, p0 = np.array([5.0, 7.0, 11.0]), np.array([100.0, 300.0])
-    src = model.add_neuron_population("Src", 3, count, {}, {"V": v0})
+    v0 = np.array([[5.0, 7.0, 11.0], [1.0, -2.0, 4.0]])[:batch_size]
+    p0 = np.array([100.0, 300.0])
+    src = model.add_neuron_population("Src", 3, count, {},
+                                      {"V": v0 if batch_size > 1 else v0[0]})
     dst = model.add_neuron_population("Dst", 2, acc, {}, {"I": 0.0})
     sg = model.add_synapse_population(
         "Syn", "DENSE", src, dst, init_weight_update(reads, {}, {}, {}, {"p": p0},
@@ -305,15 +310,20 @@ def test_delayed_reads_start_from_the_initial_values(batch_size):
     sg.back_prop_delay_steps = D
     model.build()
     model.load()
+    if pushed:                       # e.g. a new trial's state, set after load()
+        v0, p0 = v0 * 3.0 + 1.0, p0 - 50.0
+        src.vars["V"].values = v0 if batch_size > 1 else v0[0]
+        src.vars["V"].push_to_device()
+        sg.post_vars["p"].values = p0
+        sg.post_vars["p"].push_to_device()
     for s in range(steps):
         model.step_time()
-        k = s - 1 - D                  # the step whose values are read (< 0: initial)
-        v = v0 + max(k + 1, 0)
+        k = s - 1 - D                  # the step whose values are read (< 0: starting)
+        v = v0 + max(k + 1, 0)         # [batch, pre]
         p = p0 + 10.0 * max(k + 1, 0)
-        want = v.sum() + 3 * p
+        want = v.sum(axis=1)[:, None] + 3 * p[None, :]
         got = np.asarray(dst.vars["I"].values).reshape(batch_size, 2)
-        np.testing.assert_allclose(got, np.tile(want, (batch_size, 1)), rtol=1e-6,
-                                   err_msg=f"step {s}")
+        np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=f"step {s}")
 
 
 def test_delayed_variables_are_read_only_in_synaptic_code():

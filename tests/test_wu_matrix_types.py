@@ -554,7 +554,7 @@ def test_errors_of_matrix_types():
 
 # -- DENSE_PROCEDURALG: weights computed again from their init snippets ------
 
-def _dense_procedural(name, weight_init, wu, batch=1, threads=None, matrix="DENSE_PROCEDURALG",
+def _dense_procedural(name, weight_init, wu, batch=1, matrix="DENSE_PROCEDURALG",
                       periods=None, precision="float"):
     from ml_genn.genn import init_var
     rng = np.random.default_rng(21)
@@ -564,8 +564,6 @@ def _dense_procedural(name, weight_init, wu, batch=1, threads=None, matrix="DENS
     model.dt = 1.0
     model.seed = 7
     model.batch_size = batch
-    if threads:
-        model.num_threads = threads
     pre = _spiker(model, "Pre", periods if batch > 1 else periods[0])
     post = _spiker(model, "Post", np.full(5, 1000.0, f32))
     model.add_synapse_population(
@@ -611,16 +609,16 @@ def test_dense_procedural_random_weights_are_the_same_at_every_use():
     """Uniform weights drawn from each synapse's own stream: a spike of the
     same neuron always adds the same column of weights (propagation and
     synapse dynamics read the same values), the weights lie in their range
-    and differ between synapses; one or two threads give the same result."""
+    and differ between synapses; a second load gives the same weights."""
     both = create_weight_update_model(
         "PulseAndDrift", vars=[("g", "scalar", VarAccess.READ_ONLY)],
         pre_spike_syn_code="addToPost(g);", synapse_dynamics_code="addToPost(100.0 * g);")
     init = ("Uniform", {"min": -1.0, "max": 2.0})
     outputs = []
-    for threads in (1, 2):
+    for load in (1, 2):
         # neuron i spikes every i + 1 steps from step i: independent spike trains
         model, post, periods = _dense_procedural(
-            f"dense_proc_random_{threads}", init, both, threads=threads,
+            f"dense_proc_random_{load}", init, both,
             periods=np.arange(1, 8, dtype=f32)[None, :], precision="double")
         model.build()
         model.load()
@@ -668,3 +666,18 @@ def test_dense_procedural_weights_have_no_storage():
     with pytest.raises(RuntimeStateError, match="has no storage: synapse population 'S' is "
                                                 "DENSE_PROCEDURALG"):
         sg.vars["g"].values
+
+
+def test_dense_procedural_weights_are_shared_by_the_batch():
+    """A variable with a copy per batch element cannot be regenerated once
+    for the whole batch: refused at build (batch 2), accepted at batch 1."""
+    dup = create_weight_update_model(
+        "DupPulse", vars=[("g", "scalar", VarAccess.READ_ONLY_DUPLICATE)],
+        pre_spike_syn_code="addToPost(g);")
+    model, post, _ = _dense_procedural("dense_proc_dup", ("Uniform", {"min": 0.0, "max": 1.0}),
+                                       dup, batch=2)
+    with pytest.raises(ModelError, match="'g' has a copy per batch element"):
+        model.build()
+    model, post, _ = _dense_procedural("dense_proc_dup1", ("Uniform", {"min": 0.0, "max": 1.0}),
+                                       dup, batch=1)
+    model.build()

@@ -287,7 +287,7 @@ class Group(GroupLocations):
         self.genn_model._check_not_built(f"{setter} on '{self.name}'")
         if name not in params:
             raise ModelError(f"{self.kind} '{self.name}' has no {what} '{name}'")
-        users = derived_users(snippet, params, name) if dynamic and snippet else []
+        users = derived_users(snippet, params, name, self._dt()) if dynamic and snippet else []
         types = {d.name: d.type for d in getattr(snippet, "derived_params", ())}
         integer = [u for u in users if types[u] not in ("scalar", "float", "double")]
         if integer:
@@ -321,7 +321,7 @@ class Group(GroupLocations):
                 raise RuntimeStateError(f"setting the dynamic {what} '{name}' of "
                                         f"'{self.name}' needs a loaded model")
             # the derived parameters computed from it follow it
-            values = derived_values(snippet, {**params, name: value}, self.genn_model.dt)
+            values = derived_values(snippet, {**params, name: value}, self._dt())
             arr[:] = [values[p] for p in self.dyn_slots(field)]
             self.genn_model._runtime.push((self.name, field))
             params[name] = value
@@ -330,11 +330,16 @@ class Group(GroupLocations):
         """Names in the ``dyn`` (``psm_dyn``) array: see :func:`dynamic_slots`."""
         if field == "psm_dyn":
             return dynamic_slots(self.ps_initialiser.snippet, self.ps_params,
-                                 self.psm_dynamic_params)
-        return dynamic_slots(self.snippet, self.params, self.dynamic_params)
+                                 self.psm_dynamic_params, self._dt())
+        return dynamic_slots(self.snippet, self.params, self.dynamic_params, self._dt())
+
+    def _dt(self):
+        """dt of the loaded code (it has dt built in), else the model's dt."""
+        m = self.genn_model
+        return m._built_dt if m._loaded else m.dt
 
     def derived(self):
-        return derived_values(self.snippet, self.params, self.genn_model.dt)
+        return derived_values(self.snippet, self.params, self._dt())
 
     def _make_vars(self, decls, values, count_fn, kind, what="variable"):
         values = _as_dict(values, f"{self.kind} '{self.name}'", f"the initial {what} values")

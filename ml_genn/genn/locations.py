@@ -9,6 +9,10 @@ results nor memory layout here.  They are checked (known names, real
 locations, before ``build()``) and remembered, so that pygenn scripts that
 set or read them run unchanged.
 """
+import numbers
+
+import numpy as np
+
 from .errors import ModelError
 from .types import VarLocation
 
@@ -16,7 +20,8 @@ from .types import VarLocation
 def check_location(location, what):
     """``location`` as a :class:`VarLocation`, or a ModelError naming ``what``."""
     members = VarLocation.__members__
-    if not isinstance(location, bool) and isinstance(location, int) and \
+    if not isinstance(location, (bool, np.bool_)) and \
+            isinstance(location, (numbers.Integral, np.integer)) and \
             int(location) in {int(v) for v in members.values()}:
         return VarLocation(int(location))
     raise ModelError(f"{what}: {location!r} is not a memory location; use one of "

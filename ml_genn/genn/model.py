@@ -191,9 +191,9 @@ class GeNNModel:
         self.fuse_postsynaptic_models = False
         self.fuse_pre_post_weight_update_models = False
         # pygenn's memory settings: accepted and remembered (see locations.py)
-        self.default_var_location = VarLocation.HOST_DEVICE
-        self.default_sparse_connectivity_location = VarLocation.HOST_DEVICE
-        self.default_narrow_sparse_ind_enabled = False
+        self._default_var_location = VarLocation.HOST_DEVICE
+        self._default_sparse_connectivity_location = VarLocation.HOST_DEVICE
+        self._default_narrow_sparse_ind_enabled = False
         self.neuron_populations = {}
         self.synapse_populations = {}
         self.current_sources = {}
@@ -261,6 +261,7 @@ class GeNNModel:
 
     @default_var_location.setter
     def default_var_location(self, location):
+        self._check_not_built("setting default_var_location")
         self._default_var_location = check_location(location, "default_var_location")
 
     @property
@@ -269,6 +270,7 @@ class GeNNModel:
 
     @default_sparse_connectivity_location.setter
     def default_sparse_connectivity_location(self, location):
+        self._check_not_built("setting default_sparse_connectivity_location")
         self._default_sparse_connectivity_location = check_location(
             location, "default_sparse_connectivity_location")
 
@@ -278,6 +280,7 @@ class GeNNModel:
 
     @default_narrow_sparse_ind_enabled.setter
     def default_narrow_sparse_ind_enabled(self, value):
+        self._check_not_built("setting default_narrow_sparse_ind_enabled")
         self._default_narrow_sparse_ind_enabled = check_flag(
             value, "default_narrow_sparse_ind_enabled")
 

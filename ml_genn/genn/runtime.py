@@ -225,6 +225,10 @@ class Runtime:
         key = self._key_of(arr)
         if key is not None:
             self.push(key)
+            if (key[0], "delayQueue." + key[1]) in self.arrays:
+                # values given from Python hold in every delay slot, as in pygenn,
+                # where the array of a delayed variable covers all of them
+                self._fill_delay_queue(key[0], "delayQueue." + key[1])
 
     def pull_array(self, arr):
         """``pull`` for the array a view shows (found by identity)."""
@@ -355,20 +359,23 @@ class Runtime:
         the initial value in every slot, as GeNN initialises every slot of a
         queued variable: a delayed synapse reads them before the neuron
         update has written its slot."""
+        for group, field in list(self.arrays):
+            if field.startswith("delayQueue."):
+                self._fill_delay_queue(group, field)
+
+    def _fill_delay_queue(self, group, field):
+        """Every slot of ``field`` (``delayQueue.<var>``) := the variable's values."""
         model = self.model
-        for (group, field), queue in self.arrays.items():
-            if not field.startswith("delayQueue."):
-                continue
-            source = field[len("delayQueue."):]
-            if group in model.neuron_populations:
-                n = model.neuron_populations[group].num_neurons
-            else:
-                sg = model.synapse_populations[group]
-                n = (sg.src if source.startswith("pre_") else sg.trg).num_neurons
-            self.pull((group, source))
-            values = self.arrays[(group, source)].reshape(-1, 1, n)
-            queue.reshape(model.batch_size, -1, n)[:] = values
-            self.push((group, field))
+        source = field[len("delayQueue."):]
+        if group in model.neuron_populations:
+            n = model.neuron_populations[group].num_neurons
+        else:
+            sg = model.synapse_populations[group]
+            n = (sg.src if source.startswith("pre_") else sg.trg).num_neurons
+        self.pull((group, source))
+        values = self.arrays[(group, source)].reshape(-1, 1, n)
+        self.arrays[(group, field)].reshape(model.batch_size, -1, n)[:] = values
+        self.push((group, field))
 
     def _host_connectivity_step(self, sg, seed, index):
         """Connectivity snippets with a host part (``host_init``, e.g.

@@ -649,7 +649,7 @@ def user_count(value, what, minimum=0):
     return int(value)
 
 
-def dynamic_slots(snippet, params, dynamic):
+def dynamic_slots(snippet, params, dynamic, dt):
     """Names held in a group's dynamic-parameter array: the dynamic
     parameters, then every derived parameter computed from them (recomputed
     on the host whenever one of them is set, so they never go stale)."""
@@ -659,12 +659,13 @@ def dynamic_slots(snippet, params, dynamic):
         return slots
     users = set()
     for name in dynamic:
-        users.update(derived_users(snippet, params, name))
+        users.update(derived_users(snippet, params, name, dt))
     return slots + [d.name for d in derived if d.name in users]
 
 
 class _Reads(dict):
-    """Parameter values that remember which names were read."""
+    """Parameter values that remember which names were read (a look at all
+    of them, through keys/items/values/iteration, reads every one)."""
 
     def __init__(self, values):
         super().__init__(values)
@@ -678,18 +679,39 @@ class _Reads(dict):
         self.read.add(key)
         return super().get(key, default)
 
+    def _all(self):
+        self.read.update(super().keys())
 
-def derived_users(snippet, params, name):
+    def keys(self):
+        self._all()
+        return super().keys()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+
+def derived_users(snippet, params, name, dt):
     """Derived parameters of ``snippet`` whose value is computed from ``name``
-    (directly or through another derived parameter)."""
+    (directly or through another derived parameter).  Found by evaluating
+    them and watching what they read; one that fails counts as a user."""
     users = []
     values = _Reads(params)
     for d in getattr(snippet, "derived_params", ()):
         values.read = set()
         try:
-            values[d.name] = d.func(values, 1.0)
+            values[d.name] = d.func(values, dt)
         except Exception:
             values[d.name] = 0.0
+            values.read.add(name)
         if name in values.read or any(u in values.read for u in users):
             users.append(d.name)
     return users

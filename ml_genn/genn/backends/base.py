@@ -118,7 +118,8 @@ ERROR_INDEX_RANGE = 64   # index_constraints broken: run() refused to step
 ERROR_ADD_SYNAPSE = 128  # add_synapse(...) on a full row (custom connectivity update)
 ERROR_CONNECTIVITY_MISMATCH = 256  # populations updated together hold different rows
 ERROR_PAST_VALUE = 512   # postVar[d] with d beyond the dendritic delay ring
-ERROR_CONNECTIVITY_WRITE = 1024  # host_update_code wrote a row length or index out of range
+ERROR_ROW_LENGTH_WRITE = 1024  # host_update_code wrote a row length outside 0..row_stride
+ERROR_INDEX_WRITE = 2048       # host_update_code wrote a postsynaptic index >= num_post
 ERROR_MESSAGES = {
     ERROR_ROW: "sparse connectivity produced a row longer than its calc_max_row_len_func "
                "bound (raise the bound)",
@@ -142,10 +143,12 @@ ERROR_MESSAGES = {
     ERROR_PAST_VALUE: "a postsynaptic variable was read d steps back (postVar[d]) with d "
                       "outside 0 .. max_dendritic_delay_timesteps - 1 (the oldest kept "
                       "value was read instead)",
-    ERROR_CONNECTIVITY_WRITE: "host_update_code of a custom connectivity update wrote a "
-                              "row length outside 0 .. row_stride (below 0, or longer than "
-                              "the padded rows: raise max_connections) or a postsynaptic "
-                              "index outside the target population (the write was skipped)",
+    ERROR_ROW_LENGTH_WRITE: "host_update_code of a custom connectivity update wrote a row "
+                            "length outside 0 .. row_stride (below 0, or longer than the "
+                            "padded rows: raise max_connections; the write was skipped)",
+    ERROR_INDEX_WRITE: "host_update_code of a custom connectivity update wrote a postsynaptic "
+                       "index (ind[...]) outside the target population (the write was "
+                       "skipped)",
     ERROR_DELAY: "addToPostDelay(...) was called with a delay outside 0 .. "
                  "max_dendritic_delay_timesteps - 1 (the input was dropped; raise "
                  "max_dendritic_delay_timesteps above the largest delay)",
@@ -331,7 +334,7 @@ class Backend:
         values = derived_values(snippet, params, self.model.dt)
         types = {p.name: p.type for p in snippet.params}
         types.update({d.name: d.type for d in snippet.derived_params})
-        slots = dynamic_slots(snippet, params, dynamic)
+        slots = dynamic_slots(snippet, params, dynamic, group._dt()) if dynamic else []
         for name, value in values.items():
             if name in slots:
                 env.define(name, Value(f"{dyn_array}[{slots.index(name)}]", ctype="scalar",
@@ -477,12 +480,12 @@ class Backend:
             "// population sharing the connectivity (copies) gets the same value",
             "template<typename T, typename I, typename V> inline T mg_conn_store(",
             "        T* const* copies, unsigned int n_copies, uint64_t n, I i, int op, V v,",
-            "        uint64_t limit, bool old_value) {",
+            "        uint64_t limit, int error, bool old_value) {",
             f"    if ((uint64_t)i >= n) {{ mg_fail({ERROR_EGP_INDEX}); return T(0); }}",
             "    const T old = copies[0][(uint64_t)i];",
             "    const int64_t value = (op == 0) ? (int64_t)v : (int64_t)old + op * (int64_t)v;",
             "    if (value < 0 || (uint64_t)value > limit) {",
-            f"        mg_fail({ERROR_CONNECTIVITY_WRITE});",
+            "        mg_fail(error);",
             "        return old;",
             "    }",
             "    for (unsigned int c = 0; c < n_copies; c++) { copies[c][(uint64_t)i] = (T)value; }",
@@ -819,6 +822,12 @@ class Backend:
                         raise ModelError(f"synapse population '{sg.name}': variable '{v.name}' "
                                          "is read-write, so it needs storage; PROCEDURAL "
                                          "weights must be READ_ONLY")
+                    if var_dims(v.access) & VarAccessDim.BATCH and self.B > 1:
+                        raise ModelError(f"synapse population '{sg.name}' "
+                                         f"({sg.matrix_type.name}): variable '{v.name}' has a "
+                                         "copy per batch element, but procedural weights are "
+                                         "computed once for the whole batch; declare it "
+                                         "READ_ONLY (or use DENSE/SPARSE to store copies)")
                     procedural_inits.append(v)
                     env.define(v.name, Value(f"_w_{v.name}", description="procedural weight",
                                              ctype=v.type))

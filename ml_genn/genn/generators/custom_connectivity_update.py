@@ -31,8 +31,9 @@ from ..code import Function, Value
 from ..errors import CodeError, ModelError
 from ..types import SynapseMatrixWeight as Weight, VarAccessDim, var_dims
 from ..backends.writer import INDENT, CodeWriter
-from ..backends.base import (ERROR_ADD_SYNAPSE, ERROR_CONNECTIVITY_MISMATCH,
-                             ERROR_SYNAPSE_INDEX, IDX, expand_multiline, writable)
+from ..backends.base import (ERROR_ADD_SYNAPSE, ERROR_CONNECTIVITY_MISMATCH, ERROR_INDEX_WRITE,
+                             ERROR_ROW_LENGTH_WRITE, ERROR_SYNAPSE_INDEX, IDX, expand_multiline,
+                             writable)
 
 
 class _Part:
@@ -142,16 +143,17 @@ class CustomConnectivityUpdate:
         # the connectivity ('ind' and 'row_length' cannot name variables)
         groups, deps = self._ccu_dependents(ccu)
         setup = []
-        for name, field, limit, desc in (
-                ("row_length", "rowLength", stride, "row lengths (row_length[id_pre])"),
-                ("ind", "ind", npost - 1,
+        for name, field, limit, error, desc in (
+                ("row_length", "rowLength", stride, ERROR_ROW_LENGTH_WRITE,
+                 "row lengths (row_length[id_pre])"),
+                ("ind", "ind", npost - 1, ERROR_INDEX_WRITE,
                  "postsynaptic indices (ind[id_pre * row_stride + j])")):
             copies = f"_conn_{field}"
             setup.append(f"{self._spec(sg.name, field).ctype}* const {copies}[] = {{"
                          + ", ".join(self._array_name(g.name, field) for g in groups) + "};")
             spec = self._spec(sg.name, field)
             value = self.egp_value(spec, desc)
-            value.store = self._connectivity_store(copies, len(groups), spec, limit)
+            value.store = self._connectivity_store(copies, len(groups), spec, limit, error)
             env.define(name, value)
         env.define("row_stride", Value(f"({stride}u)", description="padded row length",
                                        ctype=IDX))
@@ -213,12 +215,12 @@ class CustomConnectivityUpdate:
         return cw.result()
 
     @staticmethod
-    def _connectivity_store(copies, n_copies, spec, limit):
+    def _connectivity_store(copies, n_copies, spec, limit, error):
         """``store`` of a connectivity array in host code: ``mg_conn_store``."""
         def store(index, op, value, old):
             code = {"=": 0, "+=": 1, "-=": -1}[op]
             return (f"mg_conn_store({copies}, {n_copies}u, mg_size[{spec.index}], ({index}), "
-                    f"{code}, ({value}), {limit}u, {'true' if old else 'false'})")
+                    f"{code}, ({value}), {limit}u, {error}, {'true' if old else 'false'})")
         return store
 
     # -- row_update_code ----------------------------------------------------------

@@ -147,6 +147,12 @@ class SynapseUpdate:
         if any(self._names_in(v.init.snippet) & set(RNG_FUNCTIONS) for v in proc_inits):
             lines.append(f"mg_rng _rng; mg_rng_init(&_rng, mg_seed, "
                          f"{self.stream('dense_weights', sg.name)}u, id_syn, 0);")
+        return lines + self._procedural_weights(sg, proc_inits)
+
+    def _procedural_weights(self, sg, proc_inits):
+        """Lines computing each procedural variable ``_w_<name>`` of a synapse
+        from its init snippet (drawing from ``_rng`` where it is random)."""
+        lines = []
         for v in proc_inits:
             lines.append(f"{v.type} _w_{v.name};")
             lines += self._var_init_code(sg, v, f"_w_{v.name}", "synapse",
@@ -158,11 +164,7 @@ class SynapseUpdate:
         if ci is None or not ci.snippet.row_build_code.strip():
             raise ModelError(f"synapse population '{sg.name}' is PROCEDURAL: it needs a "
                              "sparse connectivity initialiser with row_build_code")
-        init_lines = []
-        for v in proc_inits:
-            init_lines.append(f"{v.type} _w_{v.name};")
-            init_lines += self._var_init_code(sg, v, f"_w_{v.name}", "synapse",
-                                              extra_names={"id_pre", "id_post"})
+        init_lines = self._procedural_weights(sg, proc_inits)
 
         def add_synapse(args):
             checks = [f"id_post < {sg.trg.num_neurons}u"]

@@ -197,6 +197,30 @@ def test_parameters_may_share_names_with_maths_functions_like_genn_uniform():
         m.build()
 
 
+def test_parameters_may_use_names_of_the_generated_code_and_its_headers():
+    """Parameters become literals (dynamic ones array elements), never C
+    identifiers: 'step', 'timestep' (the generated code's own names),
+    'spkCnt' (an engine array), 'NULL' and 'CLOCK_REALTIME' (header macros)
+    are theirs to use, as in GeNN; variables named so are still refused."""
+    names = ["step", "timestep", "rec_slot", "spkCnt", "NULL", "CLOCK_REALTIME"]
+    nm = create_neuron_model(
+        "Named", params=names, vars=[("x", "scalar")],
+        derived_params=[("main", lambda p, dt: p["step"] * 10.0)],
+        sim_code="x += " + " + ".join(names) + " + main;")
+    m = _model()
+    pop = m.add_neuron_population("Pop", 2, nm, {n: float(i + 1) for i, n in enumerate(names)},
+                                  {"x": 0.0})
+    pop.set_param_dynamic("step")
+    m.build()
+    m.load()
+    m.run(2)                                  # 2 x (1 + 2 + ... + 6 + 10)
+    pop.set_dynamic_param_value("step", 4.0)
+    m.run(1)                                  # + (4 + 2 + ... + 6) + 40
+    np.testing.assert_allclose(pop.vars["x"].values, 2 * 31.0 + 64.0)
+    with pytest.raises(ModelError, match="generated C\\+\\+ code uses this name"):
+        create_neuron_model("M", vars=[("step", "scalar")])
+
+
 def test_macro_defined_by_the_compiler_but_not_in_the_static_list():
     nm = create_neuron_model("Clock", vars=[("CLOCK_REALTIME", "scalar")],
                              sim_code="CLOCK_REALTIME += 1.0;")

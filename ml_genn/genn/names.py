@@ -118,11 +118,14 @@ CLOCKS_PER_SEC TIME_UTC EDOM ERANGE EILSEQ unix linux i386
 """.split())
 
 
-def identifier_problem(name, declared=False, only_identifier=False):
+def identifier_problem(name, declared=False, only_identifier=False, literal=False):
     """Why ``name`` may not be used, or ``None`` when it may.
 
     ``declared`` adds the rules for names declared by models (parameters,
     variables, EGPs, references) which are visible in code strings;
+    ``literal``: a parameter, which code strings see but which becomes a
+    literal (or an array element), never a C identifier, so the names of
+    the generated code, its arrays and its headers' macros are free for it;
     ``only_identifier`` checks just the form (the model name, which only
     appears in a comment and a directory name, may be ``signed``)."""
     if not isinstance(name, str):
@@ -147,6 +150,8 @@ def identifier_problem(name, declared=False, only_identifier=False):
             return "it would shadow the built-in code-string name of the same name"
         if name in CODE_FUNCTION_NAMES:
             return "it would shadow the built-in code-string function of the same name"
+        if literal:
+            return None
         if name in GENERATED_NAMES:
             return "the generated C++ code uses this name itself"
         if name in INTERNAL_FIELDS:
@@ -175,9 +180,12 @@ def check_name(name, kind, owner=None, declared=False, allow_function_names=Fals
                only_identifier=False):
     """Raise :class:`ModelError` unless ``name`` is acceptable as a ``kind``.
 
-    The message names the kind, the value (``repr``), the owner, why, and
-    how to fix it."""
-    problem = identifier_problem(name, declared, only_identifier)
+    ``allow_function_names``: a parameter (a literal in the generated code,
+    see :func:`identifier_problem`), which may also share a maths function's
+    name.  The message names the kind, the value (``repr``), the owner, why,
+    and how to fix it."""
+    problem = identifier_problem(name, declared, only_identifier,
+                                 literal=allow_function_names)
     if (problem is not None and allow_function_names and isinstance(name, str)
             and name in _PARAM_MAY_SHADOW):
         problem = None

@@ -92,9 +92,10 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
                         found.append(v.init.snippet)
             for sn in found:
                 snippets[id(sn)] = sn
+        # parameters become literals, never C identifiers: only the others
         named = [(_DECLARED_KINDS.get(key, key), item.name, f"{sn.kind} '{sn.class_name}'")
                  for sn in snippets.values() for key, items in sn._declared().items()
-                 for item in items]
+                 if key not in ("params", "derived_params") for item in items]
         includes = tuple(line.split("<", 1)[1].rstrip(">").strip()
                          for line in self._prelude() if line.startswith("#include <"))
         flags = tuple(f for f in os.environ.get("ML_GENN_CXXFLAGS", "").split()

@@ -228,3 +228,71 @@ def test_few_spike_predict_matches_evaluate_readouts():
     q = 4.0 * 2.0 ** -8
     bound = np.abs(w2).T @ (np.abs(w1).sum(0) * 2 * q + 2 * q) + 2 * q
     assert np.all(np.abs(pred[out] - expected) <= bound)
+
+
+def _two_input_net(w1, w2):
+    net = Network()
+    with net:
+        a = Population(BinarySpikeInput(), w1.shape[0])
+        b = Population(BinarySpikeInput(), w2.shape[0])
+        out = Population(IntegrateFire(v_thresh=1e9, readout="var"), w1.shape[1])
+        Connection(a, out, Dense(weight=w1))
+        Connection(b, out, Dense(weight=w2))
+    return net, a, b, out
+
+
+@pytest.mark.parametrize("wrap", ["bare", "input_list", "output_list", "both_lists"])
+def test_evaluate_batch_iter_with_one_population_alone_or_in_a_list(wrap):
+    """One input (output), given alone or as a one-element list (as the Keras
+    converters return them), takes each batch_x (batch_y) as it is; two
+    inputs take sequences zipped with them.  Accuracy against NumPy."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 2, size=(10, 6)).astype(np.float32)
+    w = rng.integers(-8, 9, size=(6, 3)).astype(np.float32) / 4
+    net, inp, out = integrator_net(w)
+    labels = np.argmax(x @ w, axis=1)
+    labels[::4] = (labels[::4] + 1) % 3
+    batches = [(x[i:i + 4], labels[i:i + 4]) for i in range(0, 10, 4)]
+    inputs = [inp] if wrap in ("input_list", "both_lists") else inp
+    outputs = [out] if wrap in ("output_list", "both_lists") else out
+    compiled = InferenceCompiler(evaluate_timesteps=2, batch_size=4).compile(net)
+    with compiled:
+        metrics, _ = compiled.evaluate_batch_iter(inputs, outputs, iter(batches), 3,
+                                                  callbacks=[])
+    assert metrics[out].result == pytest.approx(np.mean(np.argmax(x @ w, axis=1) == labels))
+    # two inputs: (x_a, x_b) pairs zipped with [a, b]
+    w2 = rng.integers(-8, 9, size=(5, 3)).astype(np.float32) / 4
+    net, a, b, out = _two_input_net(w, w2)
+    xb = rng.integers(0, 2, size=(10, 5)).astype(np.float32)
+    want = np.argmax(x @ w + xb @ w2, axis=1)
+    compiled = InferenceCompiler(evaluate_timesteps=2, batch_size=4).compile(net)
+    with compiled:
+        metrics, _ = compiled.evaluate_batch_iter(
+            [a, b], [out] if wrap in ("output_list", "both_lists") else out,
+            (((x[i:i + 4], xb[i:i + 4]), want[i:i + 4]) for i in range(0, 10, 4)), 3,
+            callbacks=[])
+    assert metrics[out].result == 1.0
+
+
+def test_few_spike_evaluate_batch_iter_with_one_element_lists():
+    """FewSpike, as the Keras converters call it: evaluate_batch_iter([inp],
+    [out], ...) gives what evaluate gives."""
+    rng = np.random.default_rng(8)
+    w = rng.normal(0, 0.4, (4, 3)).astype(np.float32)
+    net = Network()
+    with net:
+        inp = Population(FewSpikeReluInput(k=8, alpha=4.0), 4)
+        out = Population(FewSpikeRelu(k=8, alpha=4.0, readout="var"), 3)
+        Connection(inp, out, Dense(weight=w))
+    x = rng.uniform(0, 3, (9, 4)).astype(np.float32)
+    labels = np.argmax(np.maximum(x @ w, 0), axis=1)
+    compiled = FewSpikeCompiler(k=8, batch_size=4).compile(net, inputs=inp, outputs=out)
+    with compiled:
+        whole, _ = compiled.evaluate({inp: x}, {out: labels}, metrics=_Capture(),
+                                     callbacks=[])
+        listed, _ = compiled.evaluate_batch_iter(
+            [inp], [out], ((x[i:i + 4], labels[i:i + 4]) for i in range(0, 9, 4)), 3,
+            metrics=_Capture(), callbacks=[])
+    np.testing.assert_array_equal(np.concatenate(listed[out].labels), labels)
+    np.testing.assert_array_equal(np.concatenate(listed[out].preds),
+                                  np.concatenate(whole[out].preds))

@@ -41,6 +41,27 @@ def dataset_size(data, arg):
     return next(iter(sizes.values()))
 
 
+def batch_dicts(inputs, outputs, data):
+    """``(input list, output list, iterator of ({input: x}, {output: y}))``
+    for ``evaluate_batch_iter``'s ``data`` of ``(batch_x, batch_y)`` pairs.
+
+    As in mlGeNN, one input (output), given alone or as a one-element list
+    (what the Keras converters return), takes ``batch_x`` (``batch_y``) as
+    it is; several take sequences zipped with them."""
+    def as_list(pops):
+        return list(pops) if isinstance(pops, (list, tuple)) else [pops]
+    in_list, out_list = as_list(inputs), as_list(outputs)
+
+    def pairs():
+        for batch_x, batch_y in data:
+            x = ({in_list[0]: batch_x} if len(in_list) == 1
+                 else dict(zip(in_list, batch_x, strict=True)))
+            y = ({out_list[0]: batch_y} if len(out_list) == 1
+                 else dict(zip(out_list, batch_y, strict=True)))
+            yield x, y
+    return in_list, out_list, pairs()
+
+
 def check_labels(pop, y_true, arg="y", loss=None):
     """Class labels for ``pop`` (SparseCategoricalAccuracy, or the training
     ``loss`` named): integers in ``[0, number of output neurons)``."""

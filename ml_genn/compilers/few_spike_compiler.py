@@ -20,7 +20,7 @@ from ..utils.data import batch_dataset, get_dataset_size
 from ..utils.module import get_object_mapping
 from ..utils.network import get_network_dag, get_underlying_pop
 from ..utils.value import is_value_constant
-from .compiled_network import CompiledNetwork, check_labels, dataset_size
+from .compiled_network import CompiledNetwork, batch_dicts, check_labels, dataset_size
 from .compiler import Compiler
 from .inference_compiler import _matrix_priority
 
@@ -37,16 +37,18 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
                  callbacks=None):
         self._check_loaded("evaluate()")
         x_batches, y_batches, x_size = self._batch_xy(x, y)
-        inputs, outputs = list(x.keys()), list(y.keys())
-        data = ((list(bx.values()), list(by.values())) for bx, by in zip(x_batches, y_batches))
-        return self.evaluate_batch_iter(inputs, outputs, data, len(x_batches), metrics,
-                                        callbacks)
+        return self._evaluate(list(y.keys()), zip(x_batches, y_batches), len(x_batches),
+                              metrics, callbacks)
 
     def evaluate_batch_iter(self, inputs, outputs, data, num_batches=None,
                             metrics="sparse_categorical_accuracy", callbacks=None):
         """Present batches until the data and every queued label are used up."""
         self._check_loaded("evaluate_batch_iter()")
-        out_list = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        _, out_list, pairs = batch_dicts(inputs, outputs, data)
+        return self._evaluate(out_list, pairs, num_batches, metrics, callbacks)
+
+    def _evaluate(self, out_list, data, num_batches, metrics, callbacks):
+        """``data``: ``({input: x}, {output: labels})`` per batch."""
         self._check_outputs(out_list, "outputs")
         metrics = get_object_mapping(metrics, out_list, Metric, "Metric", default_metrics)
 
@@ -54,7 +56,7 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
             if isinstance(metrics[o], SparseCategoricalAccuracy):
                 check_labels(get_underlying_pop(o), y_true)
             metrics[o].update(y_true, y_pred[:len(y_true)], self.communicator)
-        cb_data = self._present(inputs, outputs, data, num_batches, callbacks, update, metrics)
+        cb_data = self._present(out_list, data, num_batches, callbacks, update, metrics)
         return metrics, cb_data
 
     def predict(self, x: dict, outputs, callbacks=None):
@@ -67,25 +69,21 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
         self._check_outputs(out_list, "outputs")
         batches = batch_dataset(x, self.genn_model.batch_size, size)
         # the "labels" queued per batch are the example counts of that batch
-        data = ((list(bx.values()), [get_dataset_size(bx)] * len(out_list)) for bx in batches)
+        data = ((bx, {o: get_dataset_size(bx) for o in out_list}) for bx in batches)
         results = {o: [] for o in out_list}
 
         def collect(o, count, y_pred):
             results[o].append(y_pred[:int(count)])
-        cb_data = self._present(list(x.keys()), out_list, data, len(batches), callbacks,
-                                collect, {})
+        cb_data = self._present(out_list, data, len(batches), callbacks, collect, {})
         return {o: np.concatenate(r)[:size] for o, r in results.items()}, cb_data
 
-    def _present(self, inputs, outputs, data, num_batches, callbacks, on_output, metrics):
-        """The pipelined presentation loop shared by evaluate and predict.
+    def _present(self, out_list, data, num_batches, callbacks, on_output, metrics):
+        """The pipelined presentation loop shared by evaluate and predict:
+        ``data`` yields ``({input: x}, {output: item})`` per batch.
 
         Each queued item (labels, or example counts for predict) is handed to
         ``on_output(output, item, readout)`` once its batch has reached the
         output's depth."""
-        single_in = not isinstance(inputs, (list, tuple))
-        single_out = not isinstance(outputs, (list, tuple))
-        in_list = [inputs] if single_in else list(inputs)
-        out_list = [outputs] if single_out else list(outputs)
         depths = {}
         for o in out_list:
             pop = get_underlying_pop(o)
@@ -111,11 +109,9 @@ class CompiledFewSpikeNetwork(CompiledNetwork):
             self.genn_model.timestep = 0
             if batch is not None:
                 batch_x, batch_y = batch
-                batch_x = [batch_x] if single_in else batch_x
-                batch_y = [batch_y] if single_out else batch_y
-                self.set_input(dict(zip(in_list, batch_x)))
-                for o, y in zip(out_list, batch_y):
-                    queued[o].append(np.asarray(y))
+                self.set_input(batch_x)
+                for o in out_list:
+                    queued[o].append(np.asarray(batch_y[o]))
             callback_list.on_batch_begin(batch_i)
             self.run_steps(self.k, callback_list)
             for o in out_list:

@@ -12,7 +12,7 @@ from ..utils.checks import check_positive_int
 from ..utils.data import batch_dataset, get_dataset_size
 from ..utils.network import get_underlying_pop
 from ..utils.module import get_object_mapping
-from .compiled_network import CompiledNetwork, check_labels, dataset_size
+from .compiled_network import CompiledNetwork, batch_dicts, check_labels, dataset_size
 from .compiler import Compiler, add_neuron_reset, add_out_post_zero_custom_update
 
 
@@ -60,10 +60,9 @@ class CompiledInferenceNetwork(CompiledNetwork):
                             _dicts=False, _num_examples=None, _all_labels=None):
         """Evaluate on an iterator of ``(batch_x, batch_y)``."""
         self._check_loaded("evaluate_batch_iter()")
-        single_in = not isinstance(inputs, (list, tuple))
-        single_out = not isinstance(outputs, (list, tuple))
-        in_list = [inputs] if single_in else list(inputs)
-        out_list = [outputs] if single_out else list(outputs)
+        _, out_list, pairs = batch_dicts(inputs, outputs, data)
+        if not _dicts:
+            data = pairs
         self._check_outputs(out_list, "outputs")
         metrics = get_object_mapping(metrics, out_list, Metric, "Metric", default_metrics)
         extra = {} if _num_examples is None else {"num_examples": _num_examples}
@@ -78,10 +77,6 @@ class CompiledInferenceNetwork(CompiledNetwork):
             label_outputs = []
         callback_list.on_test_begin()
         for batch_i, (batch_x, batch_y) in enumerate(data):
-            if not _dicts:
-                batch_x = {in_list[0]: batch_x} if single_in else dict(zip(in_list, batch_x))
-                batch_y = ({out_list[0]: batch_y} if single_out
-                           else dict(zip(out_list, batch_y)))
             for o in label_outputs:                 # before simulating the batch
                 check_labels(get_underlying_pop(o), batch_y[o])
             self._run_batch(batch_i, batch_x, callback_list)

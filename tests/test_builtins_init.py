@@ -284,7 +284,7 @@ def test_fixed_number_total_with_replacement_end_to_end():
 # every GeNN 5.4 built-in named in the issue, by registry
 GENN_54 = {
     "neuron_models": ["RulkovMap", "Izhikevich", "IzhikevichVariable", "LIF",
-                      "SpikeSourceArray", "Poisson", "TraubMiles"],
+                      "SpikeSource", "SpikeSourceArray", "Poisson", "TraubMiles"],
     "postsynaptic_models": ["DeltaCurr", "ExpCurr", "ExpCond"],
     "weight_update_models": ["StaticPulse", "StaticPulseConstantWeight",
                              "StaticPulseDendriticDelay", "StaticGraded", "STDP"],

@@ -242,3 +242,25 @@ def test_traub_miles_matches_reference():
     assert np.all(above[counts > 0] > counts[counts > 0]), (above, counts)
     isi = np.diff(got_steps[got_ids == n - 1])
     assert isi.min() > 4, isi
+
+
+def test_spike_source_has_no_state_and_never_spikes_by_itself():
+    """GeNN's SpikeSource: an empty model whose threshold is false."""
+    from ml_genn.genn import GeNNModel, init_postsynaptic, init_weight_update
+    model = GeNNModel("float", "builtin_spike_source")
+    src = model.add_neuron_population("Src", 33, "SpikeSource", {}, {})
+    src.spike_recording_enabled = True
+    assert src.vars == {} and src.params == {}
+    dst = model.add_neuron_population("Dst", 2, "LIF", {
+        "C": 1.0, "TauM": 20.0, "Vrest": 0.0, "Vreset": 0.0, "Vthresh": 1.0, "Ioffset": 0.0,
+        "TauRefrac": 0.0}, {"V": 0.0, "RefracTime": 0.0})
+    model.add_synapse_population("S", "DENSE", src, dst,
+                                 init_weight_update("StaticPulseConstantWeight", {"g": 5.0}),
+                                 init_postsynaptic("DeltaCurr"))
+    model.build()
+    model.load(num_recording_timesteps=20)
+    model.run(20)
+    model.pull_recording_buffers_from_device()
+    times, ids = src.spike_recording_data[0]
+    assert times.size == 0 and ids.size == 0
+    assert np.all(dst.vars["V"].values == 0.0)

@@ -326,6 +326,86 @@ def test_delayed_reads_start_from_the_initial_values(batch_size, pushed):
         np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=f"step {s}")
 
 
+@pytest.mark.parametrize("mode", ["READ_WRITE", "BROADCAST"])
+def test_custom_updates_reach_the_values_delayed_synapses_read(mode):
+    """A custom update writing a variable that delayed synapses read reaches
+    its per-slot copies as in GeNN: READ_WRITE the slot of the last neuron
+    update, BROADCAST every slot.  Three readers (batch 2): a neuron
+    variable through a reference with axonal delay 2, a presynaptic
+    variable with axonal delay 2, and a postsynaptic variable read 3 steps
+    back (postVar[3], synapse dynamics); references: a NumPy history of each
+    value, edited the way the update edits the slots."""
+    from ml_genn.genn import VarAccessMode, create_custom_update_model, create_var_ref, \
+        create_wu_pre_var_ref, create_wu_post_var_ref
+    B, D, steps, at = 2, 2, 10, 5
+    pre_m = create_neuron_model("Ramp", vars=[("V", "scalar")],
+                                sim_code="V += 1.0 + (batch * 0.5);",
+                                threshold_condition_code="true")
+    post_m = create_neuron_model("Acc", vars=[("I", "scalar")], sim_code="I = Isyn;")
+    reads = create_weight_update_model(
+        "Reads", pre_neuron_var_refs=[("Vp", "scalar")], pre_vars=[("q", "scalar")],
+        pre_dynamics_code="q += 2.0;", pre_spike_syn_code="addToPost(Vp + (100.0 * q));")
+    back = create_weight_update_model(
+        "ReadsBack", post_vars=[("r", "scalar")], post_dynamics_code="r += 3.0;",
+        synapse_dynamics_code="addToPost(r[3]);")
+    rw = mode == "READ_WRITE"
+    edit = create_custom_update_model(
+        "Edit", var_refs=[("X", "scalar", getattr(VarAccessMode, mode))],
+        update_code="X += 1000.0;" if rw else "X = 1000.0;")
+    model = GeNNModel("float", f"cu_slots_{mode}")
+    model.dt = 1.0
+    model.batch_size = B
+    pre = model.add_neuron_population("Pre", 1, pre_m, {}, {"V": 0.0})
+    post = model.add_neuron_population("Post", 1, post_m, {}, {"I": 0.0})
+    post2 = model.add_neuron_population("Post2", 1, post_m, {}, {"I": 0.0})
+    sg = model.add_synapse_population(
+        "S", "DENSE", pre, post, init_weight_update(reads, {}, {}, {"q": 0.0},
+                                                    pre_var_refs={"Vp": "V"}),
+        init_postsynaptic("DeltaCurr"))
+    sg.axonal_delay_steps = D
+    sb = model.add_synapse_population(
+        "SB", "DENSE", pre, post2, init_weight_update(back, {}, {}, {}, {"r": 0.0}),
+        init_postsynaptic("DeltaCurr"))
+    sb.max_dendritic_delay_timesteps = 4
+    for name, ref in (("v", create_var_ref(pre, "V")), ("q", create_wu_pre_var_ref(sg, "q")),
+                      ("r", create_wu_post_var_ref(sb, "r"))):
+        model.add_custom_update(f"edit_{name}", "Edit", edit, {}, {}, {"X": ref})
+    model.build()
+    model.load()
+    got, got_back = [], []
+    for s in range(steps):
+        if s == at:
+            model.custom_update("Edit")
+        model.step_time()
+        got.append(np.asarray(post.vars["I"].values).reshape(B).copy())
+        got_back.append(np.asarray(post2.vars["I"].values).reshape(B).copy())
+
+    def reads(increment, back):
+        """What synaptic code reads in each step: the value after the update
+        of step s - 1 - back (the initial 0 before step 0), the kept values
+        edited by the custom update before step ``at``."""
+        hist, x, out = [], 0.0, []
+        for s in range(steps):
+            if s == at:
+                if rw:
+                    x += 1000.0
+                    hist[-1] = x          # the last update's slot
+                else:
+                    x = 1000.0
+                    hist = [1000.0] * len(hist)   # every slot
+            out.append(hist[s - 1 - back] if s - 1 - back >= 0 else 0.0)
+            x += increment                # this step's neuron update
+            hist.append(x)
+        return np.array(out)
+    for b in range(B):
+        # spikes of step s - 1 - D arrive with that step's values (none before)
+        spiked = np.arange(steps) > D
+        want = np.where(spiked, reads(1.0 + 0.5 * b, D) + 100.0 * reads(2.0, D), 0.0)
+        want_back = reads(3.0, 3)
+        np.testing.assert_allclose(np.array(got)[:, b], want, rtol=1e-6)
+        np.testing.assert_allclose(np.array(got_back)[:, b], want_back, rtol=1e-6)
+
+
 def test_delayed_variables_are_read_only_in_synaptic_code():
     bad = create_weight_update_model(
         "WritesDelayed", pre_neuron_var_refs=[("Xp", "scalar", )],

@@ -606,7 +606,7 @@ class CPURuntime(Runtime):
         self._custom_update_fns = {}
         for group_name in self.custom_update_groups:
             fn = getattr(lib, f"mg_custom_update_{c_ident(group_name)}")
-            fn.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
             self._custom_update_fns[group_name] = fn
 
     def close(self):
@@ -643,7 +643,8 @@ class CPURuntime(Runtime):
         return self.error()
 
     def _native_custom_update(self, group_name):
-        self._custom_update_fns[group_name](self.handle, ctypes.c_uint64(self.model._timestep))
+        self._custom_update_fns[group_name](self.handle, ctypes.c_uint64(self.model._timestep),
+                                            ctypes.c_uint64(self.model._step))
         return self.error()
 
 

@@ -185,8 +185,8 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
         groups = self.model._custom_update_group_names()
         for group_name in groups:
             f = f"mg_custom_update_{c_ident(group_name)}"
-            w.line(f'extern "C" void {f}(void* m, uint64_t timestep) {{ '
-                   f"((mg_model*)m)->{f}(timestep); }}")
+            w.line(f'extern "C" void {f}(void* m, uint64_t timestep, uint64_t step) {{ '
+                   f"((mg_model*)m)->{f}(timestep, step); }}")
         # run() with custom updates after every step (e.g. a per-step softmax),
         # without returning to Python between steps; groups are numbered in
         # the order of _custom_update_group_names()
@@ -200,7 +200,7 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
                     with w.block("switch (groups[g])"):
                         for i, group_name in enumerate(groups):
                             w.line(f"case {i}: s->mg_custom_update_{c_ident(group_name)}"
-                                   "(counters[0]); break;")
+                                   "(counters[0], counters[1]); break;")
                         w.line("default: break;")
         return w.result()
 
@@ -459,10 +459,13 @@ class CPUBackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
         """One function per group runs its updates in order."""
         w = CodeWriter()
         w.comment(f"==== custom update group '{group_name}' ====")
-        with w.block(f"void mg_custom_update_{c_ident(group_name)}(uint64_t timestep)"):
+        # step: steps run since load(), already counting the last one (its
+        # neuron update wrote delay slot (step - 1) % slots)
+        with w.block(f"void mg_custom_update_{c_ident(group_name)}(uint64_t timestep, "
+                     "uint64_t step)"):
             w.line(f"const timepoint t = (timepoint)((double)timestep * "
                    f"{float(self.model.dt)!r});")
-            w.line("(void)t;")
+            w.line("(void)t; (void)step;")
             for _, lines in updates:
                 w.lines(lines)
         w.line()

@@ -493,10 +493,10 @@ class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
         for i, (cu, lines) in enumerate(updates):
             grid = self._custom_grid
             fn = f"mg_custom_update_{group}_{i}"
-            with w.block(f"void {fn}(uint64_t timestep)"):
+            with w.block(f"void {fn}(uint64_t timestep, uint64_t step)"):
                 w.line(f"const timepoint t = (timepoint)((double)timestep * "
                        f"{float(self.model.dt)!r});")
-                w.line("(void)t;")
+                w.line("(void)t; (void)step;")
                 w.lines(lines)
             w.line()
             self._custom_kernels.append((f"mg_k_{fn[3:]}", grid[cu.name][0], grid[cu.name][1],
@@ -570,7 +570,7 @@ class CUDABackend(NeuronUpdate, SynapseUpdate, Initialisation, CustomUpdate,
                 elif name.startswith("mg_k_compact_"):
                     w.line(f"m->{fn}(blockIdx.y, m->mg_step);")
                 elif name.startswith("mg_k_custom_update_"):
-                    w.line(f"m->{fn}(m->mg_timestep);")
+                    w.line(f"m->{fn}(m->mg_timestep, m->mg_step);")
                 else:
                     w.line(f"m->{fn}();")
         with w.block('extern "C" __global__ void mg_k_set_array(mg_model* __restrict__ m, '

@@ -2,8 +2,8 @@
 
 GeNN's built-in neuron models use its auto-refractory logic unless they say
 otherwise: a spike is emitted only when the threshold condition becomes true
-(it was false before ``sim_code`` ran).  LIF, Poisson and SpikeSourceArray
-switch it off; Izhikevich, IzhikevichVariable, RulkovMap and TraubMiles keep it.
+(it was false before ``sim_code`` ran).  LIF, Poisson, SpikeSource and
+SpikeSourceArray switch it off; Izhikevich, IzhikevichVariable, RulkovMap and TraubMiles keep it.
 """
 from math import exp
 
@@ -79,6 +79,9 @@ Poisson = NeuronModel(
         timeStepToSpike -= 1.0;
         """,
     threshold_condition_code="timeStepToSpike <= 0.0")
+
+# no state and never spikes by itself: a placeholder source (GeNN's SpikeSource)
+SpikeSource = NeuronModel("SpikeSource", threshold_condition_code="false")
 
 SpikeSourceArray = NeuronModel(
     "SpikeSourceArray",
@@ -166,4 +169,4 @@ TraubMiles = NeuronModel(
     auto_refractory_required=True)
 
 neuron_models = registry("neuron model", LIF, Izhikevich, IzhikevichVariable, Poisson,
-                         SpikeSourceArray, RulkovMap, TraubMiles)
+                         SpikeSource, SpikeSourceArray, RulkovMap, TraubMiles)

@@ -84,6 +84,9 @@ class CustomUpdate:
             loads.append((name, f"{spec.ctype} {local} = {spec.c_name}[{idx}];"))
             if writable:
                 stores.append((name, f"{spec.c_name}[{idx}] = {local};"))
+                broadcast = bool(int(mode) & Attr.BROADCAST)
+                stores += [(name, line) for line in
+                           self._slot_copy_stores(spec, d, local, broadcast)]
         if batch_red and neuron_red:
             raise ModelError(f"custom update '{cu.name}': batch and neuron reductions cannot "
                              "be combined in one update")
@@ -112,6 +115,43 @@ class CustomUpdate:
             cw.comment(f"custom update '{cu.name}' (model '{snippet.class_name}')")
             cw.lines(self.custom_update_loops(kind, n, B, red, acc_init, body, acc_store))
         return cw.result()
+
+    def _slot_copies(self, key):
+        """(copy spec, slots, neurons) of every per-slot copy of the array
+        ``key`` that delayed synapses read: ``delayQueue.*`` (axonal and
+        back-propagation delays) and ``pastValues.*`` (``postVar[d]``)."""
+        group, field = key
+        m = self.model
+        out = []
+        queue = self.layout.get(group, "delayQueue." + field)
+        if queue is not None:
+            if group in m.neuron_populations:
+                ng = m.neuron_populations[group]
+            else:
+                sg = m.synapse_populations[group]
+                ng = sg.src if field.startswith("pre_") else sg.trg
+            out.append((queue, ng.num_delay_slots, ng.num_neurons))
+        for sg in m.synapse_populations.values():
+            for name, (source, _) in self._past_values(sg).items():
+                if source == key:
+                    out.append((self._spec(sg.name, f"pastValues.{name}"),
+                                sg.max_dendritic_delay_timesteps, sg.trg.num_neurons))
+        return out
+
+    def _slot_copy_stores(self, spec, dims, local, broadcast):
+        """A custom update's write to a variable delayed synapses read also
+        reaches its per-slot copies, as in GeNN: the slot of the last neuron
+        update (``step`` counts it already), or every slot for BROADCAST."""
+        lines = []
+        batch = "batch" if dims & VarAccessDim.BATCH and self.B > 1 else "0u"
+        for copy, slots, n in self._slot_copies(spec.key):
+            if broadcast:
+                lines.append(f"for (unsigned int _s = 0; _s < {slots}u; _s++) "
+                             f"{copy.c_name}[({batch} * {slots}u + _s) * {n}u + id] = {local};")
+            else:
+                lines.append(f"{copy.c_name}[({batch} * {slots}u + (unsigned int)((step + "
+                             f"{slots - 1}u) % {slots}u)) * {n}u + id] = {local};")
+        return lines
 
     def _transposes(self, cu, env):
         """Stores of transpose references: the value after the update, at

@@ -139,3 +139,27 @@ def test_custom_connectivity_update_variable_locations():
                                            VarLocation.HOST_DEVICE)
     with pytest.raises(ModelError, match="no pre var 'b'"):
         ccu.set_pre_var_location("b", VarLocation.HOST)
+
+
+def test_max_connections_reads_the_padded_row_length():
+    """pygenn users read max_connections: the value set, else (built) the
+    row length the connectivity got: the snippet's bound, or the longest
+    row given to set_sparse_connections."""
+    from ml_genn.genn import init_sparse_connectivity
+    m, acc, sg = _model("max_conn_rows", locations=False)       # rows of 2 and 1
+    assert sg.max_connections is None
+    m.build()
+    assert sg.max_connections == 2
+    m = GeNNModel("float", "max_conn_snippet", backend="cpu")
+    a = m.add_neuron_population("A", 50, "SpikeSource", {}, {})
+    b = m.add_neuron_population("B", 40, "SpikeSource", {}, {})
+    s = m.add_synapse_population("S", "SPARSE", a, b,
+                                 init_weight_update("StaticPulseConstantWeight", {"g": 1.0}),
+                                 init_postsynaptic("DeltaCurr"),
+                                 init_sparse_connectivity("FixedNumberPostWithReplacement",
+                                                          {"num": 7}))
+    m.build()
+    assert s.max_connections == 7
+    s2 = _model("max_conn_set", locations=False)[2]
+    s2.max_connections = 5
+    assert s2.max_connections == 5

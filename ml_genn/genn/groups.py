@@ -426,7 +426,7 @@ class SynapseGroup(SynapseLocations, Group):
         self._user_connectivity = None
         # padded row length of SPARSE rows (None: from the connectivity snippet's
         # calc_max_row_len_func or the longest row given); room for add_synapse
-        self.max_connections = None
+        self._max_connections = None
         self.vars = self._make_vars(wu.snippet.vars, wu.vars, None, "synapse")
         self.psm_vars = self._make_vars(ps.snippet.vars, ps.vars, trg.num_neurons, "psm",
                                         "postsynaptic variable")
@@ -452,6 +452,21 @@ class SynapseGroup(SynapseLocations, Group):
                                 for k in sizes]
             if not self.kernel_size:
                 raise ModelError(f"{what} must return at least one kernel dimension")
+
+    @property
+    def max_connections(self):
+        """Padded length of SPARSE rows (room for ``add_synapse``): the value
+        set, else, once built, the length the rows got (the connectivity
+        snippet's bound or the longest row given); None before that."""
+        if self._max_connections is not None:
+            return self._max_connections
+        if self.genn_model._built is None:
+            return None
+        return self.genn_model._sizes.get((self.name, "stride"))
+
+    @max_connections.setter
+    def max_connections(self, value):
+        self._max_connections = value
 
     @property
     def is_sparse(self):

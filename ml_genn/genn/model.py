@@ -541,7 +541,7 @@ class GeNNModel:
                                  f"overflow 32-bit indices ({limit})")
 
     def _sparse_stride(self, sg):
-        mc = sg.max_connections
+        mc = sg._max_connections
         if mc is not None:
             if isinstance(mc, (bool, np.bool_)) or not isinstance(mc, (int, np.integer)) \
                     or mc < 1:

@@ -406,6 +406,52 @@ def test_custom_updates_reach_the_values_delayed_synapses_read(mode):
         np.testing.assert_allclose(np.array(got_back)[:, b], want_back, rtol=1e-6)
 
 
+@pytest.mark.parametrize("field", ["row_update_code", "host_update_code"])
+def test_connectivity_updates_reach_the_values_delayed_synapses_read(field):
+    """A neuron variable written through a custom connectivity update's
+    presynaptic reference reaches the slot delayed synapses read (the last
+    neuron update's), like a custom update's READ_WRITE reference."""
+    from ml_genn.genn import create_custom_connectivity_update_model, create_var_ref
+    D, steps, at = 2, 9, 5
+    ramp = create_neuron_model("Ramp", vars=[("V", "scalar")], sim_code="V += 1.0;",
+                               threshold_condition_code="true")
+    acc = create_neuron_model("Acc", vars=[("I", "scalar")], sim_code="I = Isyn;")
+    reads = create_weight_update_model("Reads", pre_neuron_var_refs=[("Vp", "scalar")],
+                                       pre_spike_syn_code="addToPost(Vp);")
+    code = {"row_update_code": "V += 1000.0;",
+            "host_update_code": "for (unsigned int i = 0; i < num_pre; i++) { V[i] += 1000.0; }"}
+    bump = create_custom_connectivity_update_model(
+        "Bump", pre_var_refs=[("V", "scalar")], **{field: code[field]})
+    model = GeNNModel("float", f"ccu_slots_{field}")
+    model.dt = 1.0
+    pre = model.add_neuron_population("Pre", 2, ramp, {}, {"V": [0.0, 10.0]})
+    post = model.add_neuron_population("Post", 1, acc, {}, {"I": 0.0})
+    sg = model.add_synapse_population("S", "SPARSE", pre, post,
+                                      init_weight_update(reads, {}, {}, pre_var_refs={"Vp": "V"}),
+                                      init_postsynaptic("DeltaCurr"))
+    sg.set_sparse_connections([0, 1], [0, 0])
+    sg.axonal_delay_steps = D
+    model.add_custom_connectivity_update("bump", "Bump", sg, bump, {}, {},
+                                         pre_var_refs={"V": create_var_ref(pre, "V")})
+    model.build()
+    model.load()
+    got = []
+    for s in range(steps):
+        if s == at:
+            model.custom_update("Bump")
+        model.step_time()
+        got.append(post.vars["I"].values[0])
+    hist, v, want = [], np.array([0.0, 10.0]), []
+    for s in range(steps):
+        if s == at:
+            v = v + 1000.0
+            hist[-1] = v
+        want.append(hist[s - 1 - D].sum() if s > D else 0.0)
+        v = v + 1.0
+        hist.append(v)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_delayed_variables_are_read_only_in_synaptic_code():
     bad = create_weight_update_model(
         "WritesDelayed", pre_neuron_var_refs=[("Xp", "scalar", )],

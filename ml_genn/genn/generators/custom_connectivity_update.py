@@ -212,6 +212,8 @@ class CustomConnectivityUpdate:
                     cw.line(f"if (!_same) {{ mg_fail({ERROR_CONNECTIVITY_MISMATCH}); break; }}")
                 cw.lines(self._rng_lines(ccu, env, "0u", "ccu_host"))
                 cw.lines(expand_multiline(lines))
+                for role in ("pre", "post"):
+                    cw.lines(self._ccu_slot_copies(ccu, env, role, None))
         return cw.result()
 
     @staticmethod
@@ -432,4 +434,22 @@ class CustomConnectivityUpdate:
                 cw.lines(self._rng_lines(ccu, env, "id_pre"))
                 cw.lines(expand_multiline(lines))
                 cw.lines(f"{rl}[id_pre] = _rowLength;" for rl in rls)
+                cw.lines(self._ccu_slot_copies(ccu, env, "pre", "id_pre"))
         return cw.result()
+
+    def _ccu_slot_copies(self, ccu, env, role, index):
+        """Neuron variables written through pre (post) references reach the
+        per-slot copies delayed synapses read (the last neuron update's slot,
+        as a custom update's READ_WRITE reference does); ``index``: the
+        neuron, or None for all (host code)."""
+        lines = []
+        for name, spec, w, _ in self._ccu_neuron_refs(ccu, role):
+            if not w or name not in env.root.written:
+                continue
+            for copy, slots, n in self._slot_copies(spec.key):
+                i = index or "_i"
+                line = (f"{copy.c_name}[(unsigned int)((step + {slots - 1}u) % {slots}u) * {n}u"
+                        f" + {i}] = {spec.c_name}[{i}];")
+                lines.append(line if index else
+                             f"for (unsigned int _i = 0; _i < {n}u; _i++) {line}")
+        return lines

@@ -211,10 +211,13 @@ def test_custom_update_with_its_own_per_synapse_variables(conn, batch_size):
     np.testing.assert_allclose(m, 0.5 * first + weights + r, rtol=1e-6)
 
 
-def test_spike_time_references_reset_spike_times():
+@pytest.mark.parametrize("names", [("s", "p"), ("st", "prev_st")])
+def test_spike_time_references_reset_spike_times(names):
     """A neuron copies st and prev_st into variables each step; a custom
     update sets both through references; afterwards the neuron sees the set
-    values until it spikes again."""
+    values until it spikes again.  The references may be called st and
+    prev_st (custom update code has no spike times of its own)."""
+    s_name, p_name = names
     from ml_genn.genn import create_prev_spike_time_var_ref, create_spike_time_var_ref
     copier = create_neuron_model(
         "Copier", vars=[("Drive", "scalar", VarAccess.READ_ONLY), ("Last", "scalar"),
@@ -222,16 +225,16 @@ def test_spike_time_references_reset_spike_times():
         sim_code="Last = st; Before = prev_st;",
         threshold_condition_code="Drive > 0.5 && t < 4.5")
     reset = create_custom_update_model(
-        "ResetTimes", var_refs=[("s", "timepoint", VarAccessMode.READ_WRITE),
-                                ("p", "timepoint", VarAccessMode.READ_WRITE)],
-        update_code="s = -100.0; p = -200.0;")
-    model = GeNNModel("double", "spike_time_refs")
+        "ResetTimes", var_refs=[(s_name, "timepoint", VarAccessMode.READ_WRITE),
+                                (p_name, "timepoint", VarAccessMode.READ_WRITE)],
+        update_code=f"{s_name} = -100.0; {p_name} = -200.0;")
+    model = GeNNModel("double", f"spike_time_refs_{s_name}")
     model.dt = 1.0
     pop = model.add_neuron_population("P", 3, copier, {},
                                       {"Drive": [1.0, 0.0, 1.0], "Last": 0.0, "Before": 0.0})
     model.add_custom_update("R", "Reset", reset, {}, {},
-                            {"s": create_spike_time_var_ref(pop),
-                             "p": create_prev_spike_time_var_ref(pop)})
+                            {s_name: create_spike_time_var_ref(pop),
+                             p_name: create_prev_spike_time_var_ref(pop)})
     model.build()
     model.load()
     model.run(6)                  # neurons 0 and 2 spike at t = 0..4

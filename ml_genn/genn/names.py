@@ -118,7 +118,8 @@ CLOCKS_PER_SEC TIME_UTC EDOM ERANGE EILSEQ unix linux i386
 """.split())
 
 
-def identifier_problem(name, declared=False, only_identifier=False, literal=False):
+def identifier_problem(name, declared=False, only_identifier=False, literal=False,
+                       code_values=CODE_VALUE_NAMES):
     """Why ``name`` may not be used, or ``None`` when it may.
 
     ``declared`` adds the rules for names declared by models (parameters,
@@ -126,6 +127,8 @@ def identifier_problem(name, declared=False, only_identifier=False, literal=Fals
     ``literal``: a parameter, which code strings see but which becomes a
     literal (or an array element), never a C identifier, so the names of
     the generated code, its arrays and its headers' macros are free for it;
+    ``code_values``: the built-in value names the model's code strings see
+    (a declared name may not shadow them);
     ``only_identifier`` checks just the form (the model name, which only
     appears in a comment and a directory name, may be ``signed``)."""
     if not isinstance(name, str):
@@ -146,7 +149,7 @@ def identifier_problem(name, declared=False, only_identifier=False, literal=Fals
     if name[:3] in ("mg_", "MG_"):
         return "names starting with 'mg_'/'MG_' are reserved for generated code"
     if declared:
-        if name in CODE_VALUE_NAMES:
+        if name in code_values:
             return "it would shadow the built-in code-string name of the same name"
         if name in CODE_FUNCTION_NAMES:
             return "it would shadow the built-in code-string function of the same name"
@@ -177,15 +180,18 @@ _PARAM_MAY_SHADOW = CODE_FUNCTION_NAMES - {"printf", "assert", "addToPost", "add
 
 
 def check_name(name, kind, owner=None, declared=False, allow_function_names=False,
-               only_identifier=False):
+               only_identifier=False, code_values=CODE_VALUE_NAMES, c_free=None):
     """Raise :class:`ModelError` unless ``name`` is acceptable as a ``kind``.
 
-    ``allow_function_names``: a parameter (a literal in the generated code,
-    see :func:`identifier_problem`), which may also share a maths function's
-    name.  The message names the kind, the value (``repr``), the owner, why,
-    and how to fix it."""
+    ``allow_function_names``: a parameter, which may share a maths
+    function's name; ``c_free``: the name never becomes a C identifier (a
+    parameter's literal, a custom update's prefixed local; see
+    :func:`identifier_problem`), default ``allow_function_names``.  The
+    message names the kind, the value (``repr``), the owner, why, and how to
+    fix it."""
     problem = identifier_problem(name, declared, only_identifier,
-                                 literal=allow_function_names)
+                                 literal=allow_function_names if c_free is None else c_free,
+                                 code_values=code_values)
     if (problem is not None and allow_function_names and isinstance(name, str)
             and name in _PARAM_MAY_SHADOW):
         problem = None

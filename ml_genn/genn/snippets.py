@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict
 
 from .errors import ModelError
-from .names import check_name
+from .names import CODE_VALUE_NAMES, check_name
 from .types import (CustomUpdateVarAccess, NUMERIC_TYPES, VarAccess, VarAccessMode)
 
 
@@ -142,6 +142,12 @@ class Snippet:
     """Common part of every model: params, derived params, EGPs, a name."""
     kind = "snippet"
     code_fields = ()
+    # built-in value names of the code strings that declared names may not
+    # shadow (by default all of them)
+    code_value_names = CODE_VALUE_NAMES
+    # declared kinds whose names never become C identifiers or array keys
+    # (parameters become literals): the generated code's names are free for them
+    c_free_kinds = ("params", "derived_params")
 
     def __init__(self, class_name, params=None, derived_params=None,
                  extra_global_params=None):
@@ -175,7 +181,9 @@ class Snippet:
             for item in items:
                 check_name(item.name, _DECLARED_KINDS.get(group, group), owner,
                            declared=True,
-                           allow_function_names=group in ("params", "derived_params"))
+                           allow_function_names=group in ("params", "derived_params"),
+                           code_values=self.code_value_names,
+                           c_free=group in self.c_free_kinds)
                 if item.name in seen:
                     raise ModelError(f"{self.kind} '{self.class_name}': name '{item.name}' "
                                      f"is declared twice ({seen[item.name]} and {group})")
@@ -323,6 +331,11 @@ class CurrentSourceModel(_NeuronAttachedModel):
 class CustomUpdateModel(Snippet):
     kind = "custom update model"
     code_fields = ("update_code",)
+    # what update_code sees (its variables and references are prefixed C
+    # locals, so e.g. a reference to spike times may be called 'st')
+    code_value_names = frozenset("""t dt id id_pre id_post id_syn id_kernel batch num_batch
+                                 num_neurons num_pre num_post""".split())
+    c_free_kinds = ("params", "derived_params", "var_refs", "extra_global_param_refs")
 
     def __init__(self, class_name, params=None, vars=None, derived_params=None,
                  var_refs=None, update_code=None, extra_global_params=None,

@@ -132,6 +132,17 @@ def check_losses(owner: str, losses):
     return losses
 
 
+def check_optimiser(owner: str, optimiser):
+    """The Optimiser of a training compiler, from an object or a name."""
+    from ..optimisers import Optimiser, default_optimisers
+    from ..utils.module import get_object
+    optimiser = get_object(optimiser, Optimiser, "Optimiser", default_optimisers)
+    if optimiser is None:
+        raise RuntimeError(f"{owner}: optimiser must be an Optimiser object or one of "
+                           f"the strings {sorted(default_optimisers)}, not None")
+    return optimiser
+
+
 def population_dict(owner: str, arg: str, value: dict) -> dict:
     """A dict argument keyed by Populations/layers (e.g. ``losses``), rekeyed
     by Population, with errors naming ``arg``."""

@@ -24,15 +24,14 @@ from ..neurons import (AdaptiveLeakyIntegrateFire, LeakyIntegrate, LeakyIntegrat
                        LeakyIntegrateFireInput)
 from ..neurons.input import Input
 from ..neurons.nengo_neuron import is_graded
-from ..optimisers import Optimiser, default_optimisers
 from ..synapses import Delta
 from ..utils.checks import check_positive_finite, check_positive_int
 from ..utils.model import WeightUpdateModel
-from ..utils.module import get_object, get_object_mapping
+from ..utils.module import get_object_mapping
 from ..utils.value import check_value, is_value_array, is_value_constant
 from .compiled_training_network import CompiledTrainingNetwork
 from .compiler import (Compiler, add_neuron_reset, add_softmax_custom_updates,
-                       check_losses, connection_dict, connection_list,
+                       check_losses, check_optimiser, connection_dict, connection_list,
                        population_dict)
 from .deep_r import add_deep_r, check_deep_r_connection, deep_r_callbacks
 from .gradient_sync import AllReduceGradients
@@ -264,10 +263,7 @@ class EPropCompiler(Compiler):
                          **genn_kwargs)
         self.example_timesteps = example_timesteps
         self.losses = check_losses(owner, losses)
-        self.optimiser = get_object(optimiser, Optimiser, "Optimiser", default_optimisers)
-        if self.optimiser is None:
-            raise RuntimeError(f"{owner}: optimiser must be an Optimiser object or one of "
-                               f"the strings {sorted(default_optimisers)}, not None")
+        self.optimiser = check_optimiser(owner, optimiser)
         self.tau_reg = check_positive_finite(owner, "tau_reg", tau_reg)
         self.c_reg = _check_non_negative(owner, "c_reg", c_reg)
         self.f_target = _check_non_negative(owner, "f_target", f_target)

@@ -4,11 +4,10 @@ other modules of this package). The method is described in the package
 docstring."""
 from ...genn import SynapseMatrixType
 from ...neurons import LeakyIntegrate, LeakyIntegrateFire, LeakyIntegrateFireInput
-from ...optimisers import Optimiser, default_optimisers
 from ...synapses import Exponential
 from ...utils.checks import check_positive_finite, check_positive_int
-from ...utils.module import get_object
-from ..compiler import Compiler, check_losses, connection_dict, connection_list
+from ..compiler import (Compiler, check_losses, check_optimiser, connection_dict,
+                        connection_list)
 from .checks import _NetworkChecks, _check_lambda
 from .custom_updates import _TrainingCustomUpdates
 from .neuron_models import _AdjointNeuronModels
@@ -78,13 +77,9 @@ class EventPropCompiler(_NetworkChecks, _AdjointNeuronModels, _GradientWeightUpd
                          batch_size, rng_seed, kernel_profiling, communicator, **genn_kwargs)
         self.example_timesteps = example_timesteps
         self.losses = check_losses(owner, losses)
-        self.optimiser = get_object(optimiser, Optimiser, "Optimiser", default_optimisers)
-        if self.optimiser is None:
-            raise RuntimeError(f"{owner}: optimiser must be an Optimiser object or one of "
-                               f"the strings {sorted(default_optimisers)}, not None")
-        self.delay_optimiser = get_object(optimiser if delay_optimiser is None
-                                          else delay_optimiser, Optimiser, "Optimiser",
-                                          default_optimisers)
+        self.optimiser = check_optimiser(owner, optimiser)
+        self.delay_optimiser = check_optimiser(
+            owner, optimiser if delay_optimiser is None else delay_optimiser)
         for name, value in (("reg_lambda_upper", reg_lambda_upper),
                             ("reg_lambda_lower", reg_lambda_lower)):
             # numbers now; the dicts' keys once the network is known

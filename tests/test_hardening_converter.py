@@ -213,7 +213,19 @@ def test_two_inputs_with_normalisation_data():
     with pytest.raises(NotImplementedError, match=r"one input.*'left', 'right'.*"
                                                   r"norm_data=None"):
         DataNorm(10, norm_data=[x]).convert(model)
+    with pytest.raises(NotImplementedError, match=r"FewSpike: normalisation data \(norm_data\) "
+                                                  r"is only supported for models with one "
+                                                  r"input \(this one has 2\)"):
+        FewSpike(norm_data=[x]).convert(model)
     Simple(10).convert(model)       # without normalisation: fine
+
+
+def test_the_base_converter_says_which_to_use():
+    from ml_genn_tf.converters import Converter
+    model = mlp(layers.Dense(3, activation="relu"))
+    with pytest.raises(NotImplementedError, match="Converter does not say which neurons .* "
+                                                  "Simple, DataNorm or FewSpike"):
+        Converter().convert(model)
 
 
 def test_same_output_twice():

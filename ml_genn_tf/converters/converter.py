@@ -73,10 +73,14 @@ class Converter:
         return None
 
     def create_input_neurons(self, pre_convert_output):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not say which neurons inputs "
+                                  "become: convert with Simple, DataNorm or FewSpike (or a "
+                                  "subclass defining create_input_neurons)")
 
     def create_neurons(self, tf_layer, pre_convert_output, is_output):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not say which neurons layers "
+                                  "become: convert with Simple, DataNorm or FewSpike (or a "
+                                  "subclass defining create_neurons)")
 
     def post_convert(self, network, inputs, outputs):
         pass

@@ -73,7 +73,7 @@ class DataNorm(Converter):
                 f"input; this model has {len(plan.input_pops)} "
                 f"({', '.join(repr(p.name) for p in plan.input_pops)}); use "
                 f"norm_data=None (all thresholds 1) or FewSpike without norm_data")
-        maxima, _ = norm_maxima(plan, self.norm_data)
+        maxima, _ = norm_maxima(plan, self.norm_data, "DataNorm")
         for p in plan.pops:
             if p.is_input:
                 continue

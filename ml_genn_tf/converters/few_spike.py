@@ -61,7 +61,8 @@ class FewSpike(Converter):
         plan = self._network_plan(tf_model)
         if self.norm_data is None:
             return {"alphas": {}, "input_alpha": None}
-        maxima, input_max = norm_maxima(plan, self.norm_data, abs_input=self.signed_input)
+        maxima, input_max = norm_maxima(plan, self.norm_data, "FewSpike",
+                                        abs_input=self.signed_input)
         full = 1.0 - 2.0 ** (-self.k)
         alphas = {}
         for p, m in maxima.items():

@@ -63,7 +63,7 @@ def iter_norm_batches(norm_data, input_shape=None, max_batch=256):
         yield x
 
 
-def norm_maxima(plan, norm_data, abs_input=False):
+def norm_maxima(plan, norm_data, owner, abs_input=False):
     """Max over the normalisation data of every population's activation.
 
     -> ``(maxima, input_max)``: ``maxima`` maps each non-input planned
@@ -72,8 +72,9 @@ def norm_maxima(plan, norm_data, abs_input=False):
     outputs); ``input_max`` is the max of ``x`` (or of ``|x|`` with
     ``abs_input``)."""
     if len(plan.input_tensors) != 1:
-        raise NotImplementedError("normalisation data is only supported for models with "
-                                  "one input")
+        raise NotImplementedError(f"{owner}: normalisation data (norm_data) is only supported "
+                                  f"for models with one input (this one has "
+                                  f"{len(plan.input_tensors)}); convert it without norm_data")
     input_shape = tuple(plan.input_tensors[0].shape[1:])
     pops = [p for p in plan.pops if not p.is_input]
     tensors, index, pop_index = [], {}, {}

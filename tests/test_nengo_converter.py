@@ -166,3 +166,23 @@ def test_spiking_lif_network_matches_ann_accuracy(trained_digits):
                                           RegularSpiking(LIFRate(), amplitude=layer.amplitude)),
                            model, x, y)
     assert wrapped >= ann_acc - 0.04, (wrapped, ann_acc)
+
+
+def test_lowpass_state_does_not_leak_between_batches():
+    """Spiking LIF with the Lowpass filter: each example's output is the
+    same in batches of 1, of 3 or all at once (the filter starts from rest
+    in every batch, as nengo runs each example from rest)."""
+    model = _model()
+    x = np.random.default_rng(5).uniform(0, 1, (6, 16)).astype(f32)
+    runs = []
+    for batch_size in (1, 3, 6):
+        conv = NengoConverter(evaluate_timesteps=30, output_readout="avg_var", synapse_tau=5.0)
+        net, inputs, outputs, _ = conv.convert(model)
+        compiled = conv.create_compiler(batch_size=batch_size).compile(
+            net, f"nengo_lowpass_{batch_size}")
+        with compiled:
+            out, _ = compiled.predict({inputs[0]: x}, outputs[0], callbacks=[])
+        runs.append(out[outputs[0]])
+    assert np.abs(runs[2]).max() > 0
+    np.testing.assert_array_equal(runs[0], runs[2])
+    np.testing.assert_array_equal(runs[1], runs[2])

@@ -136,7 +136,12 @@ class NengoConverter(Converter):
 
     def create_compiler(self, **kwargs):
         """An :class:`~ml_genn.compilers.InferenceCompiler` with this
-        converter's ``evaluate_timesteps``."""
+        converter's ``evaluate_timesteps``; with a Lowpass synapse its filter
+        state is reset between batches (``reset_in_syn_between_batches``,
+        unless given), so an example's output does not depend on the batch
+        it is in, as when nengo runs each example from rest."""
+        if self.synapse_tau is not None:
+            kwargs.setdefault("reset_in_syn_between_batches", True)
         return create_rate_compiler(self, **kwargs)
 
 

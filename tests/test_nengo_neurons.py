@@ -469,6 +469,8 @@ def test_model_names_and_output_var():
 def test_bad_arguments():
     with pytest.raises(ValueError):
         LIF(tau_rc=-1.0)
+    with pytest.raises(TypeError, match="'tau_rc' must be a number .* not the string 'abc'"):
+        LIF(tau_rc="abc")
     with pytest.raises(ValueError):
         LIF(min_voltage=0.5)
     with pytest.raises(ValueError):

@@ -87,6 +87,10 @@ class ValueDescriptor(StoredDescriptor):
     def __set__(self, instance, value):
         has_transform = any(t is not None for _, t in self.genn_names)
         if has_transform and (isinstance(value, (str, Initializer))):
+            from ..initializers import default_initializers
+            if isinstance(value, str) and value not in default_initializers:
+                raise TypeError(f"'{self.public}' must be a number (or an array of numbers), "
+                                f"not the string {value!r}")
             raise NotImplementedError(f"'{self.public}' is transformed into GeNN "
                                       f"parameters, so it cannot be an initializer")
         if isinstance(value, str):

@@ -41,7 +41,7 @@ def train_ann(x, y, hidden=128, epochs=300, lr=0.5, seed=0):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--timesteps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()

@@ -58,7 +58,7 @@ def build_and_train(x_train, y_train, epochs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--sweep", default="25,50,100,200")
     parser.add_argument("--num-test", type=int, default=None)

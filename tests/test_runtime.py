@@ -182,8 +182,8 @@ def test_views_are_zero_copy_and_shaped():
 def test_keep_source_writes_readable_code(tmp_path, monkeypatch):
     monkeypatch.setenv("ML_GENN_KEEP_SOURCE", "1")
     model, _, _ = noisy_network("keep_src")
-    model.build(str(tmp_path))
-    path = tmp_path / "keep_src_CODE" / "model.cc"
+    model.build(str(tmp_path / "new" / "folder"))        # created as needed
+    path = tmp_path / "new" / "folder" / "keep_src_CODE" / "model.cc"
     src = path.read_text()
     assert src == open(model.source_path).read()
     # comments name every population and model the code came from

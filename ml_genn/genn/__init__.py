@@ -7,6 +7,7 @@ Usable on its own, the way pygenn is::
     model.build(); model.load(); model.run(1000)
 """
 from . import _openmp  # noqa: F401  (must run before any library is loaded)
+from .cache import CacheTrustWarning
 from .errors import BuildError, CodeError, GeNNError, ModelError, RuntimeStateError
 from .model import GeNNModel
 from .references import (create_den_delay_var_ref, create_egp_ref, create_out_post_var_ref,
@@ -29,6 +30,7 @@ from .types import (CustomUpdateVarAccess, ParallelismHint, SynapseMatrixConnect
 
 __all__ = [
     "GeNNModel", "BuildError", "CodeError", "GeNNError", "ModelError", "RuntimeStateError",
+    "CacheTrustWarning",
     "create_neuron_model", "create_postsynaptic_model", "create_weight_update_model",
     "create_current_source_model", "create_custom_update_model",
     "create_custom_connectivity_update_model", "create_var_init_snippet",

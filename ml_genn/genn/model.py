@@ -626,9 +626,9 @@ class GeNNModel:
             raise ModelError(f"ML_GENN_KEEP_SOURCE: model name {name!r} cannot name a folder")
         keep = os.path.join(path_to_model, f"{name}_CODE")
         try:
-            os.mkdir(keep)
+            os.makedirs(keep, exist_ok=True)     # path_to_model too, if it is new
         except FileExistsError:
-            pass
+            pass          # a file or link there: refused below
         try:
             dfd = os.open(keep, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) |
                           getattr(os, "O_NOFOLLOW", 0))

@@ -4,6 +4,13 @@ import tempfile
 
 import pytest
 
+# Test models are small, and each is compiled once per session: at -O1 they
+# build about 40 % faster than at the default -O3, with the same results
+# (the engine compiles with -ffp-contract=off and without fast-math, so the
+# optimisation level never changes floating-point arithmetic).  Set
+# ML_GENN_CXXFLAGS to test other flags.
+os.environ.setdefault("ML_GENN_CXXFLAGS", "-O1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_cache_dir():
